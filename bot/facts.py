@@ -1,0 +1,1013 @@
+"""Key facts of a report (how many people, where, when, who says so) in English, Korean and Chinese.
+
+Pure functions of text; the gazetteer of places and organisations is loaded once and passed in.
+
+Rules, with their reasons:
+
+* Count. A number counts people only when a people word follows it: an English people noun within three
+  words ("600 North Korean defectors", "five hundred escapees", "600-odd women"), the Korean counter 명
+  ("600여 명", "500~600명") or a Chinese counter (名, 人, 位: "约600名", "500至600人", "六百人",
+  "五六百人" = 500-600). So years, ages, percentages, money, durations ("three years") and ids never
+  count. Four-digit English numbers from 1800 to 2100 are always years ("2000 people" is lost; news
+  style writes "2,000"), a number right after a month name is a day, and counts below 2 or of a
+  million and more (national populations) are dropped. The story's count is the first count in the
+  text that is not part of another ("including 200 women", "of whom", "이 중", "그 가운데", "포함",
+  "其中", "包括"): news puts the event's figure in the title and lead, while later figures are parts of it
+  or history ("8,000 repatriated since 2000"). A range in one text ("500 to 600") is the count's range.
+* Dates. Explicit dates are resolved against the publication time, read in the language's usual time
+  zone (Korean UTC+9, Chinese UTC+8, else UTC): a date without a year takes the latest year that puts
+  it at or before publication, with one day of slack for time zones (a January report about
+  "December 28" means last year). Month names give "YYYY-MM" ("in October", "10월", "10月"). Relative
+  words are resolved where they name one day or month: weekdays ("on Monday", "지난 월요일", "上周一"),
+  yesterday (어제, 昨天), last/this month (지난달, 本月), a day of the month (지난 9일, 9일 밤, 9日晚).
+  "Last week", "recently" and future dates ("오는 15일", "next Monday") are left out. Every date is
+  kept, datelines and photo captions included: telling the event from the report's own date needs
+  more than patterns, and merging ranks dates by how many sources give them, which favours the event.
+* Places: gazetteer places in order of first appearance. Background places (China, North Korea,
+  South Korea, their capitals) are named in nearly every report, so they are listed only when nothing
+  more specific is; they still count as entities for clustering.
+* Reporters: gazetteer organisations marked as reporters, mentioned in a sentence that also carries an
+  attribution word ("said", "according to", "밝혔다", "따르면", "表示", "据"). In doubt a mention is kept.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.domain import Facts
+from bot.errors import ConfigError
+
+__all__ = [
+    "ORGANISATION_KINDS",
+    "PLACE_KINDS",
+    "Gazetteer",
+    "GazetteerEntry",
+    "extract_facts",
+    "extract_numbers",
+    "find_entities",
+    "load_gazetteer",
+    "merge_facts",
+]
+
+PLACE_KINDS = frozenset(
+    {
+        "country",
+        "capital",
+        "cn-province",
+        "cn-prefecture",
+        "cn-city",
+        "cn-county",
+        "cn-town",
+        "crossing",
+        "kp-province",
+        "kp-city",
+        "kp-town",
+        "river",
+        "mountain",
+    }
+)
+ORGANISATION_KINDS = frozenset({"rights-group", "government", "un-body", "media", "research"})
+
+# ====================================================================================================
+# Gazetteer
+# ====================================================================================================
+
+
+@dataclass(frozen=True, slots=True)
+class GazetteerEntry:
+    """A place or organisation: canonical English name, kind, and every alias (name included)."""
+
+    name: str
+    kind: str
+    aliases: tuple[str, ...]
+    place: bool
+    reporter: bool = False
+    background: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Alias:
+    """What a matched alias key stands for and how its letter case must look in the text."""
+
+    entry: GazetteerEntry
+    case: str  # "any", "capital" (one word: first letter upper) or "upper" (acronym: all capitals)
+
+
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    start: int
+    end: int
+    entry: GazetteerEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Gazetteer:
+    """Places and organisations with one compiled matcher. Build with load_gazetteer or Gazetteer.build."""
+
+    entries: tuple[GazetteerEntry, ...]
+    ignore: tuple[str, ...] = ()
+    pattern: re.Pattern[str] = field(default=re.compile(r"(?!)"), compare=False, repr=False)
+    by_key: Mapping[str, _Alias | None] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
+
+    @classmethod
+    def build(
+        cls, entries: Iterable[GazetteerEntry], ignore: Iterable[str] = (), source: str = "<gazetteer>"
+    ) -> Gazetteer:
+        """Compile the matcher; ConfigError naming the entries if two of them share an alias."""
+        entries = tuple(entries)
+        ignore = tuple(ignore)
+        problems: list[str] = []
+        by_key: dict[str, _Alias | None] = {}
+        owner: dict[str, str] = {}
+        latin: set[str] = set()
+        cjk: set[str] = set()
+        for entry in entries:
+            for alias in entry.aliases:
+                key = _key(alias)
+                if key in owner:
+                    if owner[key] != entry.name:
+                        problems.append(
+                            f"{entry.name!r}: alias {alias!r} is also an alias of {owner[key]!r}"
+                        )
+                    continue
+                owner[key] = entry.name
+                is_latin = _is_latin_start(alias)
+                by_key[key] = _Alias(entry, _case_rule(alias) if is_latin else "any")
+                (latin if is_latin else cjk).add(alias)
+        for phrase in ignore:
+            key = _key(phrase)
+            if key in owner:
+                problems.append(f"ignore: {phrase!r} is an alias of {owner[key]!r}")
+                continue
+            by_key[key] = None
+            (latin if _is_latin_start(phrase) else cjk).add(phrase)
+        if problems:
+            raise ConfigError(source, problems)
+        return cls(entries, ignore, _compile_matcher(latin, cjk), MappingProxyType(by_key))
+
+    def entry(self, name: str) -> GazetteerEntry:
+        """The entry with this canonical name; KeyError if there is none."""
+        for entry in self.entries:
+            if entry.name == name:
+                return entry
+        raise KeyError(name)
+
+
+_LATIN_LETTER = "a-z0-9à-ɏ"
+_SPACE_CJK = r"\s*"  # Korean spacing varies; Chinese has none
+_SPACE_LATIN = r"\s+"
+_END = ""  # trie key marking the end of an alias
+
+
+def _is_latin_start(alias: str) -> bool:
+    return alias[:1].isascii() or "\u00c0" <= alias[:1] <= "\u024f"
+
+
+def _key(text: str) -> str:
+    """Lookup key of an alias or matched text: lower case, no spaces, one apostrophe, one hyphen."""
+    text = text.lower()
+    text = re.sub(r"\s+", "", text)
+    return text.translate(_KEY_TABLE)
+
+
+_KEY_TABLE = str.maketrans({"’": "'", "‘": "'", "‐": "-", "‑": "-", "–": "-"})
+
+
+def _case_rule(alias: str) -> str:
+    if " " in alias.strip():
+        return "any"
+    letters = [c for c in alias if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return "upper"
+    return "capital"
+
+
+def _case_ok(found: str, rule: str) -> bool:
+    if rule == "upper":
+        return found == found.upper()
+    if rule == "capital":
+        return found[:1].isupper()
+    return True
+
+
+def _units(alias: str, latin: bool) -> list[str]:
+    """Regex pieces of an alias, one per character; spaces and punctuation variants folded."""
+    units: list[str] = []
+    for ch in alias.lower().strip():
+        if ch.isspace():
+            space = _SPACE_LATIN if latin else _SPACE_CJK
+            if not units or units[-1] != space:
+                units.append(space)
+        elif ch in "'’‘":
+            units.append("['’‘]")
+        elif ch in "-‐‑–":
+            units.append("[-‐‑–]")
+        else:
+            units.append(re.escape(ch))
+    return units
+
+
+def _compile_matcher(latin: Iterable[str], cjk: Iterable[str]) -> re.Pattern[str]:
+    """One regex over lower-cased text: a trie of aliases, so the longest alias at a position wins.
+
+    A trie keeps the regex fast: at each position the engine compares one character per branch level
+    instead of trying every alias. Each top-level branch starts with a literal, which lets the engine
+    skip positions whose character starts no alias. Latin aliases must sit on word boundaries.
+    """
+    tries: dict[bool, dict[str, Any]] = {True: {}, False: {}}
+    for is_latin, aliases in ((True, latin), (False, cjk)):
+        for alias in aliases:
+            node = tries[is_latin]
+            for unit in _units(alias, is_latin):
+                node = node.setdefault(unit, {})
+            node[_END] = {}
+    branches: list[str] = []
+    for first, child in sorted(tries[True].items()):
+        # The look-behind sits after the first character so that the branch still starts with a literal.
+        branches.append(f"{first}(?<![{_LATIN_LETTER}].){_render(child, True)}")
+    for first, child in sorted(tries[False].items()):
+        branches.append(first + _render(child, False))
+    if not branches:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(branches))
+
+
+def _render(node: Mapping[str, Any], latin: bool) -> str:
+    alternatives = [unit + _render(child, latin) for unit, child in sorted(node.items()) if unit != _END]
+    if _END in node:
+        # Last, so that longer aliases are tried first.
+        alternatives.append(f"(?![{_LATIN_LETTER}])" if latin else "")
+    if len(alternatives) == 1:
+        return alternatives[0]
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+def _lower(text: str) -> str:
+    """Lower-cased text of the same length, so match offsets are offsets in the original."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return text.translate(_ASCII_LOWER)  # a few letters (İ) grow when lower-cased
+
+
+_ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
+
+
+def _mentions(text: str, gazetteer: Gazetteer) -> list[_Mention]:
+    found: list[_Mention] = []
+    for match in gazetteer.pattern.finditer(_lower(text)):
+        alias = gazetteer.by_key.get(_key(match.group()))
+        if alias is None:  # an ignored phrase: it hides the alias inside it
+            continue
+        start, end = match.span()
+        if _case_ok(text[start:end], alias.case):
+            found.append(_Mention(start, end, alias.entry))
+    return found
+
+
+# --- loading and validating the YAML ---------------------------------------------------------------
+
+
+class _EntryModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str
+    kind: str
+    background: bool = False
+    en: list[str] = []
+    ko: list[str] = []
+    zh: list[str] = []
+
+
+class _OrganisationModel(_EntryModel):
+    reporter: bool = True
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    ignore: list[str] = []
+    places: list[_EntryModel]
+    organisations: list[_OrganisationModel] = []
+
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+
+
+def load_gazetteer(path: Path | None = None) -> Gazetteer:
+    """Read and check the gazetteer (default: the bundled bot/data/gazetteer.yaml); ConfigError if bad."""
+    if path is None:
+        source = "bot/data/gazetteer.yaml"
+        text = resources.files("bot.data").joinpath("gazetteer.yaml").read_text(encoding="utf-8")
+    else:
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(source, [f"{source}: cannot read: {exc.strerror or exc}"]) from None
+    return parse_gazetteer(text, source)
+
+
+def parse_gazetteer(text: str, source: str = "<gazetteer>") -> Gazetteer:
+    """Check gazetteer YAML text and build the Gazetteer; ConfigError lists each problem by entry."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(source, [f"{source}{where}: invalid YAML: {exc}"]) from None
+    try:
+        model = _FileModel.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(err, data) for err in exc.errors()]) from None
+
+    problems: list[str] = []
+    entries: list[GazetteerEntry] = []
+    names: set[str] = set()
+    sections: list[tuple[str, Sequence[_EntryModel], frozenset[str]]] = [
+        ("places", model.places, PLACE_KINDS),
+        ("organisations", model.organisations, ORGANISATION_KINDS),
+    ]
+    for section, items, kinds in sections:
+        for index, item in enumerate(items):
+            label = f"{section}[{index}] {item.name!r}"
+            problems.extend(f"{label}: {p}" for p in _entry_problems(item, kinds))
+            if item.name.casefold() in names:
+                problems.append(f"{label}: the name is used by another entry")
+            names.add(item.name.casefold())
+            aliases = list(dict.fromkeys([item.name, *item.en, *item.ko, *item.zh]))
+            entries.append(
+                GazetteerEntry(
+                    name=item.name,
+                    kind=item.kind,
+                    aliases=tuple(aliases),
+                    place=section == "places",
+                    reporter=isinstance(item, _OrganisationModel) and item.reporter,
+                    background=item.background,
+                )
+            )
+    for index, phrase in enumerate(model.ignore):
+        if len(re.sub(r"\s", "", phrase)) < 2:
+            problems.append(f"ignore[{index}]: {phrase!r} is too short")
+    if problems:
+        raise ConfigError(source, problems)
+    return Gazetteer.build(entries, model.ignore, source)
+
+
+def _entry_problems(item: _EntryModel, kinds: frozenset[str]) -> list[str]:
+    problems: list[str] = []
+    if not item.name.strip():
+        problems.append("name is empty")
+    if item.kind not in kinds:
+        problems.append(f"kind {item.kind!r} is not one of {', '.join(sorted(kinds))}")
+    for language, aliases in (("en", [item.name, *item.en]), ("ko", item.ko), ("zh", item.zh)):
+        for alias in aliases:
+            bare = re.sub(r"\s", "", alias)
+            if language == "en":
+                if not bare[:1].isalpha() or not _is_latin_start(bare) or _HANGUL.search(bare) or _HAN.search(
+                    bare
+                ):
+                    problems.append(f"{language}: {alias!r} must be Latin script, starting with a letter")
+                elif len(bare) < 2:
+                    problems.append(f"{language}: {alias!r} is too short")
+            else:
+                script = _HANGUL if language == "ko" else _HAN
+                if not script.search(bare) or (language == "zh" and _HANGUL.search(bare)):
+                    name = "Hangul" if language == "ko" else "Chinese characters"
+                    problems.append(f"{language}: {alias!r} must be written in {name}")
+                elif len(bare) < 2:
+                    # One syllable or character occurs inside countless unrelated words.
+                    problems.append(f"{language}: {alias!r} is too short to match safely")
+    return problems
+
+
+def _describe(err: Mapping[str, Any], data: Any) -> str:
+    """'places[3] 'Tumen': ko.1: what is wrong' for a pydantic error, naming the entry when there is one."""
+    loc = list(err.get("loc", ()))
+    label = ""
+    if len(loc) >= 2 and loc[0] in ("places", "organisations") and isinstance(loc[1], int):
+        section, index = loc[0], loc[1]
+        name = None
+        try:
+            name = data[section][index].get("name")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            pass
+        label = f"{section}[{index}]" + (f" {name!r}" if name else "") + ": "
+        loc = loc[2:]
+    path = ".".join(str(part) for part in loc)
+    return f"{label}{path + ': ' if path else ''}{err.get('msg', 'invalid')}"
+
+
+# ====================================================================================================
+# Entities, places and reporters
+# ====================================================================================================
+
+
+def find_entities(text: str, gazetteer: Gazetteer) -> frozenset[str]:
+    """Canonical names of every gazetteer place and organisation the text mentions, in any language."""
+    return frozenset(m.entry.name for m in _mentions(text, gazetteer))
+
+
+def _places(mentions: Sequence[_Mention]) -> tuple[str, ...]:
+    places = [m.entry for m in mentions if m.entry.place]
+    specific = [e.name for e in places if not e.background]
+    if specific:
+        return tuple(dict.fromkeys(specific))
+    return tuple(dict.fromkeys(e.name for e in places if e.kind == "country"))
+
+
+_CUE = re.compile(
+    r"\b(?:said|says|say|saying|told|tells|according\s+to|reports?|reported|reporting|statements?|stated|"
+    r"states|revealed|reveals|confirm(?:s|ed)?|announc(?:ed|es)|estimat(?:ed|es)|cit(?:ed|es|ing)|"
+    r"warn(?:s|ed)|claim(?:s|ed)|added|adds|document(?:s|ed)|found|finds|not(?:ed|es)|urg(?:ed|es)|"
+    r"call(?:s|ed)\s+on|alleg(?:ed|es)|disclosed|spokes(?:person|man|woman)|briefing|wrote|"
+    r"releas(?:ed|es)|published|den(?:ied|ies)|acknowledg(?:ed|es)|testimon(?:y|ies)|data)\b"
+    r"|밝혔|밝힌|따르면|전했|말했|발표|보고서|주장|확인|집계|지적|강조|촉구|성명|보도|추정|알렸|설명|경고|폭로|"
+    r"대변인|브리핑|서한|부인했|논평|입장|증언"
+    r"|表示|据|據|称|稱|指出|报告|報告|发表|發表|声明|聲明|说|說|透露|证实|證實|宣布|呼吁|呼籲|报道|報導|報道|"
+    r"援引|估计|估計|发布|發布|发言人|發言人|否认|否認|回应|回應|记者会|記者會",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[。！？!?]|\.(?=[\s\"”’')\]]|$)|\n")
+_ABBREVIATIONS = frozenset(
+    "mr ms mrs dr st no jan feb mar apr jun jul aug sep sept oct nov dec vs gen lt col sgt gov sen rep".split()
+)
+_SENTENCE_REACH = 400  # characters each way: a cue further away belongs to another statement
+
+
+def _sentence_bounds(text: str) -> list[int]:
+    bounds: list[int] = []
+    for match in _SENTENCE_END.finditer(text):
+        pos = match.start()
+        if text[pos] == ".":
+            word = re.search(r"([A-Za-z]+)$", text[max(0, pos - 6) : pos])
+            # "U.S.", "U.N." and "Oct." end no sentence.
+            if word and (len(word.group(1)) == 1 or word.group(1).lower() in _ABBREVIATIONS):
+                continue
+        bounds.append(pos)
+    return bounds
+
+
+def _reporters(text: str, mentions: Sequence[_Mention]) -> tuple[str, ...]:
+    reporters: list[str] = []
+    bounds: list[int] | None = None
+    for mention in mentions:
+        if not mention.entry.reporter or mention.entry.name in reporters:
+            continue
+        if bounds is None:
+            bounds = _sentence_bounds(text)
+        i = bisect.bisect_left(bounds, mention.start)
+        left = bounds[i - 1] + 1 if i > 0 else 0
+        j = bisect.bisect_left(bounds, mention.end)
+        right = bounds[j] if j < len(bounds) else len(text)
+        left = max(left, mention.start - _SENTENCE_REACH)
+        right = min(right, mention.end + _SENTENCE_REACH)
+        if _CUE.search(text, left, right):
+            reporters.append(mention.entry.name)
+    return tuple(reporters)
+
+
+# ====================================================================================================
+# Counts of people
+# ====================================================================================================
+
+_EN_SMALL = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_EN_SCALES = {"dozen": 12, "hundred": 100, "thousand": 1_000, "million": 1_000_000}
+_EN_WORD = "(?:" + "|".join(sorted([*_EN_SMALL, *_EN_SCALES], key=len, reverse=True)) + r")\b"
+_EN_WORDNUM = rf"(?:an?\s+)?{_EN_WORD}(?:(?:[\s-]+|(?:(?<=hundred)|(?<=thousand))\s+and\s+){_EN_WORD})*"
+_EN_DIGNUM = r"(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?)(?:\s+(?:thousand|million)\b)?"
+_EN_NUM = rf"(?:{_EN_DIGNUM}|{_EN_WORDNUM})"
+_EN_NOUNS = (
+    r"people|persons|individuals|(?:north\s+|n\.\s*)?koreans|defectors|escapees|escapers|refugees|"
+    r"asylum[\s-]seekers|migrants|women|men|children|girls|boys|minors|detainees|prisoners|inmates|"
+    r"deportees|returnees|repatriates|victims|nationals|citizens|residents|workers|labou?rers|fishermen|"
+    r"soldiers|diplomats|hackers|students|family\s+members|relatives|captives|fugitives|others"
+)
+# Words that cannot stand between a number and its people noun: units, times, and words that end a
+# noun phrase. "three years of...", "70 percent of the women", "9 October North Koreans" stop here.
+_EN_STOP = (
+    r"years?|months?|weeks?|days?|hours?|minutes?|decades?|centur(?:y|ies)|times?|percent|per|cent|"
+    r"km|kilomet(?:er|re)s?|miles?|met(?:er|re)s?|dollars?|yuan|won|euros?|pounds?|yen|"
+    r"from|to|in|at|on|by|for|with|were|was|have|had|has|are|is|be|been|who|that|which|than|since|after|"
+    r"before|ago|and|or|but|when|where|while|old|aged?|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+)
+_EN_COUNT = re.compile(
+    rf"""
+    (?<![\w$€£¥₩.,/#:%\-])
+    (?:(?:between|from)\s+)?
+    (?P<a>{_EN_NUM})
+    (?:\s*(?:-|–|—|\bto\b|\band\b|\bor\b)\s*(?P<b>{_EN_NUM}))?
+    (?:-odd|\s+odd)?
+    (?:
+        (?P<gap>(?:\s+(?!(?:{_EN_STOP})\b)[a-z][a-z'’\-]*){{0,3}}?)\s+(?P<noun>{_EN_NOUNS})\b
+      | (?=\s*,\s*(?:including|among\s+them|of\s+whom)\b)
+    )
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_EN_BEFORE_DAY = re.compile(
+    r"(?:\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?|\b(?i:aged?|age\s+of))\s*$"
+)
+_EN_PART = re.compile(r"\b(?:including|among\s+(?:them|whom)|of\s+whom|of\s+them|plus)\b", re.IGNORECASE)
+
+_KO_NUM = r"(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?)(?:\s?[만천백](?:\s?(?:\d{1,3}(?:,\d{3})+|\d+))?)*"
+_KO_COUNT = re.compile(
+    rf"(?<![\d.,])(?P<a>{_KO_NUM})"
+    rf"(?:\s*(?:명\s*)?(?:~|∼|〜|～|-|–|—|에서)\s*(?P<b>{_KO_NUM}))?"
+    r"\s*(?:여|남짓|가량|이상|안팎|정도|내외)?\s*명(?![단절령예])"
+)
+_KO_PART_BEFORE = re.compile(r"(?:이|그)\s?중(?!국)|가운데|(?:^|\s)중(?:에는|에서|엔)?\s")
+_KO_PART_AFTER = re.compile(r"^\s*(?:을|를|이|가)?\s*포함")
+
+_ZH_DIGITS = "零〇一二两兩三四五六七八九"
+_ZH_UNITS = "十百千万萬"
+_ZH_NUM = (
+    rf"(?:(?:\d{{1,3}}(?:,\d{{3}})+(?![\d,])|\d+(?:\.\d+)?)[{_ZH_UNITS}]*(?:\d+[十百千]*)*"
+    rf"|[{_ZH_DIGITS}{_ZH_UNITS}]+)"
+)
+_ZH_COUNT = re.compile(
+    rf"(?<![第数數几幾上成下\d.,{_ZH_DIGITS}{_ZH_UNITS}])(?P<a>{_ZH_NUM})"
+    rf"(?:\s*(?:至|到|~|～|-|–|—)\s*(?P<b>{_ZH_NUM}))?"
+    r"\s*(?:余|餘|多)?\s*(?:名|人(?![民口])|位(?![数數置於于])|[个個](?=人))"
+)
+_ZH_PART_BEFORE = re.compile(r"其中|包括|当中|當中|中有")
+_ZH_DIGIT_VALUE = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
+                   "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+_CJK_SMALL_UNIT = {"十": 10, "百": 100, "백": 100, "千": 1000, "천": 1000}
+_CJK_BIG_UNIT = {"万": 10_000, "萬": 10_000, "만": 10_000}
+_ZH_ADJACENT = re.compile(rf"^([{_ZH_DIGITS}])([{_ZH_DIGITS}])([{_ZH_UNITS}]?)$")  # 五六百 = 500-600
+
+_MIN_COUNT = 2  # "one defector" is a person's story, not a count
+_MAX_COUNT = 1_000_000  # "the country's 26 million people" is a population, not an event
+
+
+@dataclass(frozen=True, slots=True)
+class _Count:
+    start: int
+    end: int
+    low: int
+    high: int
+    part: bool  # a part of another count ("including 200 women")
+
+
+def _en_value(text: str) -> float | None:
+    text = text.lower().strip()
+    digits = re.match(r"([\d,]+(?:\.\d+)?)(?:\s+(thousand|million))?$", text)
+    if digits:
+        value = float(digits.group(1).replace(",", ""))
+        return value * _EN_SCALES[digits.group(2)] if digits.group(2) else value
+    total = 0.0
+    current = 0.0
+    for word in re.split(r"[\s-]+", text):
+        if word in ("a", "an"):
+            current = current or 1
+        elif word in _EN_SMALL:
+            current += _EN_SMALL[word]
+        elif word in ("dozen", "hundred"):
+            current = (current or 1) * _EN_SCALES[word]
+        elif word in ("thousand", "million"):
+            total += (current or 1) * _EN_SCALES[word]
+            current = 0
+        elif word != "and":
+            return None
+    return total + current
+
+
+def _cjk_value(text: str) -> float | None:
+    """Value of '1만2천', '2,000', '六百', '一千二百', '1.5万'; None if it is not a number."""
+    text = re.sub(r"[\s,]", "", text)
+    total = section = 0.0
+    current: float | None = None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isascii() and (ch.isdigit() or ch == "."):
+            j = i
+            while j < len(text) and text[j].isascii() and (text[j].isdigit() or text[j] == "."):
+                j += 1
+            try:
+                current = float(text[i:j])
+            except ValueError:
+                return None
+            i = j
+            continue
+        if ch in _ZH_DIGIT_VALUE:
+            # Consecutive digits read as figures: 二〇二三 is 2023.
+            current = _ZH_DIGIT_VALUE[ch] if current is None else current * 10 + _ZH_DIGIT_VALUE[ch]
+        elif ch in _CJK_SMALL_UNIT:
+            section += (1 if current is None else current) * _CJK_SMALL_UNIT[ch]
+            current = None
+        elif ch in _CJK_BIG_UNIT:
+            total += ((section + (current or 0)) or 1) * _CJK_BIG_UNIT[ch]
+            section, current = 0.0, None
+        else:
+            return None
+        i += 1
+    return total + section + (current or 0)
+
+
+def _range(low: float | None, high: float | None) -> tuple[int, int] | None:
+    """A checked (low, high) pair, 'five to six hundred' read as 500-600; None if not a people count."""
+    if low is None:
+        return None
+    if high is None:
+        high = low
+    if low < 10 <= 100 <= high and low < high / 10:
+        low *= 10 ** (len(str(int(high))) - 1)
+    low_i, high_i = sorted((int(low), int(high)))
+    if low_i < _MIN_COUNT or high_i >= _MAX_COUNT:
+        return None
+    return low_i, high_i
+
+
+def _is_year(number: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}", number.strip())) and 1800 <= int(number) <= 2100
+
+
+def _counts(text: str) -> list[_Count]:
+    found: list[_Count] = []
+    for match in _EN_COUNT.finditer(text):
+        a, b = match.group("a"), match.group("b")
+        if _is_year(a) or (b is not None and _is_year(b)):
+            continue
+        if _EN_BEFORE_DAY.search(text, max(0, match.start() - 12), match.start()):
+            continue
+        pair = _range(_en_value(a), _en_value(b) if b else None)
+        if pair is None:
+            continue
+        gap = match.group("gap") or ""
+        part = bool(re.search(r"\bof\b", gap, re.IGNORECASE))  # "200 of the detainees"
+        found.append(_Count(match.start(), match.end(), *pair, part=part))
+    for match in _KO_COUNT.finditer(text):
+        b = match.group("b")
+        pair = _range(_cjk_value(match.group("a")), _cjk_value(b) if b else None)
+        if pair is not None:
+            part = bool(_KO_PART_AFTER.search(text[match.end() : match.end() + 12]))
+            found.append(_Count(match.start(), match.end(), *pair, part=part))
+    for match in _ZH_COUNT.finditer(text):
+        a, b = match.group("a"), match.group("b")
+        if not re.search(rf"[\d{_ZH_DIGITS}十]", a):
+            continue  # 百人, 千人, 万人: idioms ("千人计划"), not counts
+        adjacent = _ZH_ADJACENT.match(a) if b is None else None
+        if adjacent:
+            first, second = _ZH_DIGIT_VALUE[adjacent.group(1)], _ZH_DIGIT_VALUE[adjacent.group(2)]
+            unit = _CJK_SMALL_UNIT.get(adjacent.group(3), _CJK_BIG_UNIT.get(adjacent.group(3), 1))
+            pair = _range(first * unit, second * unit) if second == first + 1 else None
+        else:
+            pair = _range(_cjk_value(a), _cjk_value(b) if b else None)
+        if pair is not None:
+            found.append(_Count(match.start(), match.end(), *pair, part=False))
+    found.sort(key=lambda c: c.start)
+
+    # Parts named before the count: text since the previous count, so "包括200名妇女在内的600名"
+    # marks 200 as a part and leaves 600 whole.
+    marked: list[_Count] = []
+    previous_end = 0
+    for count in found:
+        before = text[max(previous_end, count.start - 40) : count.start]
+        part = (
+            count.part
+            or bool(_EN_PART.search(before))
+            or bool(_KO_PART_BEFORE.search(before))
+            or bool(_ZH_PART_BEFORE.search(before))
+        )
+        marked.append(_Count(count.start, count.end, count.low, count.high, part))
+        previous_end = count.end
+    return marked
+
+
+def extract_numbers(text: str, language: str) -> frozenset[int]:
+    """Every people count the text gives (both ends of ranges), by the same rules as the count fact."""
+    del language  # the three languages' patterns cannot match each other's text, so all always run
+    numbers: set[int] = set()
+    for count in _counts(text):
+        numbers.update((count.low, count.high))
+    return frozenset(numbers)
+
+
+def _main_count(text: str) -> tuple[int, int] | None:
+    counts = _counts(text)
+    if not counts:
+        return None
+    chosen = next((c for c in counts if not c.part), counts[0])
+    return chosen.low, chosen.high
+
+
+# ====================================================================================================
+# Dates
+# ====================================================================================================
+
+_ZONES = {"ko": timezone(timedelta(hours=9)), "ja": timezone(timedelta(hours=9)),
+          "zh": timezone(timedelta(hours=8))}  # fmt: skip
+_SLACK = timedelta(days=1)  # a date "after" publication by a day is a time-zone difference, not the future
+
+_MONTHS = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
+    "september": 9, "october": 10, "november": 11, "december": 12, "jan": 1, "feb": 2, "mar": 3,
+    "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+_MON = (
+    r"(?P<mon>January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b\.?"
+)
+_MON_FULL = (
+    r"(?P<mon>January|February|March|April|May|June|July|August|September|October|November|December|Sept)\b"
+)
+_WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+             "sunday": 6, "월": 0, "화": 1, "수": 2, "목": 3, "금": 4, "토": 5, "일": 6, "一": 0, "二": 1,
+             "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}  # fmt: skip
+
+_Resolver = Callable[["re.Match[str]", date], "str | None"]
+
+
+def _iso(day: date) -> str:
+    return day.isoformat()
+
+
+def _month_iso(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+def _make_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _month_day(month: int, day: int, ref: date) -> str | None:
+    """The latest date with this month and day at or before `ref` (one day of slack)."""
+    for year in (ref.year, ref.year - 1, ref.year - 2, ref.year - 3, ref.year - 4):
+        found = _make_date(year, month, day)
+        if found is not None and found <= ref + _SLACK:
+            return _iso(found)
+    return None
+
+
+def _month_only(month: int, ref: date) -> str | None:
+    if not 1 <= month <= 12:
+        return None
+    return _month_iso(ref.year if month <= ref.month else ref.year - 1, month)
+
+
+def _day_of_month(day: int, ref: date, months_back: int | None = None) -> str | None:
+    """Day `day` of ref's month less `months_back`, or (None) the latest such day at or before ref."""
+    year, month = ref.year, ref.month
+    if months_back is not None:
+        month -= months_back
+        while month < 1:
+            month += 12
+            year -= 1
+        found = _make_date(year, month, day)
+        return _iso(found) if found else None
+    for _ in range(3):
+        found = _make_date(year, month, day)
+        if found is not None and found <= ref + _SLACK:
+            return _iso(found)
+        month -= 1
+        if month < 1:
+            month, year = 12, year - 1
+    return None
+
+
+def _weekday(target: int, ref: date, weeks_back: int = 0, strictly_before: bool = False) -> str:
+    if weeks_back:
+        monday = ref - timedelta(days=ref.weekday()) - timedelta(weeks=weeks_back)
+        return _iso(monday + timedelta(days=target))
+    back = (ref.weekday() - target) % 7
+    if back == 0 and strictly_before:
+        back = 7
+    return _iso(ref - timedelta(days=back))
+
+
+def _months_ago(ref: date, months: int) -> str:
+    year, month = ref.year, ref.month - months
+    while month < 1:
+        month += 12
+        year -= 1
+    return _month_iso(year, month)
+
+
+def _int(match: re.Match[str], group: str) -> int:
+    return int(match.group(group))
+
+
+def _full(m: re.Match[str], ref: date) -> str | None:
+    found = _make_date(_int(m, "year"), _int(m, "mon"), _int(m, "day"))
+    return _iso(found) if found else None
+
+
+def _year_month(m: re.Match[str], ref: date) -> str | None:
+    month = _int(m, "mon")
+    return _month_iso(_int(m, "year"), month) if 1 <= month <= 12 else None
+
+
+def _md(m: re.Match[str], ref: date) -> str | None:
+    return _month_day(_int(m, "mon"), _int(m, "day"), ref)
+
+
+def _mon_only(m: re.Match[str], ref: date) -> str | None:
+    return _month_only(_int(m, "mon"), ref)
+
+
+def _en_month(m: re.Match[str]) -> int:
+    return _MONTHS[m.group("mon").lower().rstrip(".")]
+
+
+def _en_md(m: re.Match[str], ref: date) -> str | None:
+    if m.group("year"):
+        found = _make_date(_int(m, "year"), _en_month(m), _int(m, "day"))
+        return _iso(found) if found else None
+    return _month_day(_en_month(m), _int(m, "day"), ref)
+
+
+def _en_month_year(m: re.Match[str], ref: date) -> str | None:
+    return _month_iso(_int(m, "year"), _en_month(m))
+
+
+def _en_month_only(m: re.Match[str], ref: date) -> str | None:
+    return _month_only(_en_month(m), ref)
+
+
+def _en_weekday(m: re.Match[str], ref: date) -> str | None:
+    rel = (m.group("rel") or "").lower()
+    return _weekday(_WEEKDAYS[m.group("wd").lower()], ref, strictly_before=rel == "last")
+
+
+def _days_back(days: int) -> _Resolver:
+    return lambda m, ref: _iso(ref - timedelta(days=days))
+
+
+def _months_back(months: int) -> _Resolver:
+    return lambda m, ref: _months_ago(ref, months)
+
+
+def _rel_year(word: str) -> int:
+    return {"지난해": 1, "작년": 1, "지난 해": 1, "去年": 1, "前年": 2}.get(word, 0)
+
+
+def _year_word_md(m: re.Match[str], ref: date) -> str | None:
+    year = ref.year - _rel_year(m.group("rel"))
+    if m.group("day"):
+        found = _make_date(year, _int(m, "mon"), _int(m, "day"))
+        return _iso(found) if found else None
+    month = _int(m, "mon")
+    return _month_iso(year, month) if 1 <= month <= 12 else None
+
+
+def _month_word_day(m: re.Match[str], ref: date) -> str | None:
+    back = 1 if m.group("rel").startswith(("지난", "上", "전달")) else 0
+    return _day_of_month(_int(m, "day"), ref, back)
+
+
+def _bare_day(m: re.Match[str], ref: date) -> str | None:
+    return _day_of_month(_int(m, "day"), ref)
+
+
+def _ko_weekday(m: re.Match[str], ref: date) -> str | None:
+    rel = re.sub(r"\s", "", m.group("rel") or "")
+    target = _WEEKDAYS[m.group("wd")]
+    if rel == "지난주":
+        return _weekday(target, ref, weeks_back=1)
+    return _weekday(target, ref, strictly_before=rel == "지난")
+
+
+def _zh_weekday(m: re.Match[str], ref: date) -> str | None:
+    target = _WEEKDAYS[m.group("wd")]
+    if m.group("rel") == "上":
+        return _weekday(target, ref, weeks_back=1)
+    return _weekday(target, ref)
+
+
+_NOT_FUTURE = r"(?<!오는 )(?<!오는)"
+_DATE_RULES: tuple[tuple[re.Pattern[str], _Resolver], ...] = (
+    # Full dates first, then the longest partial forms, so "2023년 10월 9일" is one date, not three.
+    (re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})(?!\d)"), _full),
+    (re.compile(r"(?P<year>\d{4})\s*년\s*(?P<mon>\d{1,2})\s*월\s*(?P<day>\d{1,2})\s*일"), _full),
+    (re.compile(r"(?P<year>\d{4})\s*年\s*(?P<mon>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号號]"), _full),
+    (re.compile(rf"\b{_MON}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?![:%]|\.\d)(?:,?\s+(?P<year>\d{{4}})\b)?"),
+     _en_md),
+    (re.compile(rf"(?<![\d.,])\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON}(?:,?\s+(?P<year>\d{{4}})\b)?"),
+     _en_md),
+    (re.compile(rf"\b{_MON},?\s+(?P<year>\d{{4}})\b"), _en_month_year),
+    (re.compile(r"(?P<year>\d{4})\s*년\s*(?P<mon>\d{1,2})\s*월(?!\s*\d)"), _year_month),
+    (re.compile(r"(?P<year>\d{4})\s*年\s*(?P<mon>\d{1,2})\s*月(?!\s*\d)"), _year_month),
+    (re.compile(r"(?P<rel>지난\s?해|작년|올해|금년)\s*(?P<mon>\d{1,2})\s*월(?:\s*(?P<day>\d{1,2})\s*일)?"),
+     _year_word_md),
+    (re.compile(r"(?P<rel>去年|今年|前年)\s*(?P<mon>\d{1,2})\s*月(?:\s*(?P<day>\d{1,2})\s*[日号號])?"),
+     _year_word_md),
+    (re.compile(rf"{_NOT_FUTURE}(?<![\d.])(?P<mon>\d{{1,2}})\s*월\s*(?P<day>\d{{1,2}})\s*일"), _md),
+    (re.compile(r"(?<![\d.])(?P<mon>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号號]"), _md),
+    (re.compile(r"(?P<rel>지난\s?달|이달|이번\s?달|전달)\s*(?P<day>\d{1,2})\s*일"), _month_word_day),
+    (re.compile(r"(?P<rel>上个?月|上個月|本月|这个月|這個月|当月|當月)\s*(?P<day>\d{1,2})\s*[日号號]"),
+     _month_word_day),
+    (re.compile(r"지난\s*(?P<day>\d{1,2})\s*일"), _bare_day),
+    (re.compile(rf"{_NOT_FUTURE}(?<![\d.월])(?P<day>\d{{1,2}})\s*일(?=\s*(?:밤|새벽|오전|오후|저녁|낮|께|경|\(현지))"),
+     _bare_day),
+    (re.compile(r"(?<![\d.月年号號])(?P<day>\d{1,2})\s*日(?![本元币幣圆圓内內])"), _bare_day),
+    (re.compile(r"(?i:yesterday)\b|(?i:last\s+night)\b|어젯밤|어제|昨天|昨日|昨晚|昨夜"), _days_back(1)),
+    (re.compile(r"(?i:the\s+day\s+before\s+yesterday)|그저께|그제|前天"), _days_back(2)),
+    (re.compile(r"\b(?i:last\s+month)\b|지난\s?달|上个?月|上個月"), _months_back(1)),
+    (re.compile(r"\b(?i:this\s+month)\b|이달|이번\s?달|本月"), _months_back(0)),
+    (re.compile(rf"{_NOT_FUTURE}(?<![\d.])(?P<mon>\d{{1,2}})\s*월(?!\s*\d)"), _mon_only),
+    (re.compile(r"(?<![\d.])(?P<mon>\d{1,2})\s*月份?(?!\s*\d)"), _mon_only),
+    (re.compile(
+        r"\b(?i:in|since|during|until|till|from|by|through|throughout|last|this|between|before|after|"
+        rf"early|late|mid)(?:[\s-]+(?i:early|late|mid))?[\s-]+{_MON_FULL}(?!\.?\s*\d)"),
+     _en_month_only),
+    (re.compile(r"\b(?:(?P<rel>(?i:last|this|past|on))\s+)?"
+                r"(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b(?!s)"),
+     _en_weekday),
+    (re.compile(r"(?P<rel>지난\s?주\s*|지난\s*)?(?P<wd>[월화수목금토일])요일"), _ko_weekday),
+    (re.compile(r"(?<![每一下])(?P<rel>上|本|这|這)?(?:周|週|星期|礼拜|禮拜)(?P<wd>[一二三四五六日天])(?![到至次])"),
+     _zh_weekday),
+)  # fmt: skip
+
+
+def _reference_date(published: datetime, language: str) -> date:
+    """The publication day in the zone where the language's outlets write ('어제' is Seoul's yesterday)."""
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=timezone.utc)
+    zone = _ZONES.get(language.lower().split("-")[0].split("_")[0], timezone.utc)
+    return published.astimezone(zone).date()
+
+
+def _dates(text: str, ref: date) -> tuple[str, ...]:
+    taken: list[tuple[int, int]] = []
+    found: list[tuple[int, str]] = []
+    for pattern, resolve in _DATE_RULES:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(start < e and s < end for s, e in taken):
+                continue
+            value = resolve(match, ref)
+            if value is not None:
+                taken.append((start, end))
+                found.append((start, value))
+    found.sort()
+    return tuple(dict.fromkeys(value for _, value in found))
+
+
+# ====================================================================================================
+# Facts of one report, and of a story
+# ====================================================================================================
+
+
+def extract_facts(text: str, language: str, published: datetime, gazetteer: Gazetteer) -> Facts:
+    """Count, places, event dates and reporters of one report (outlets=0); see the module rules."""
+    mentions = _mentions(text, gazetteer)
+    count = _main_count(text)
+    return Facts(
+        count_low=count[0] if count else None,
+        count_high=count[1] if count else None,
+        places=_places(mentions),
+        dates=_dates(text, _reference_date(published, language)),
+        reporters=_reporters(text, mentions),
+        outlets=0,
+    )
+
+
+def merge_facts(parts: Sequence[Facts], outlets: int) -> Facts:
+    """One story's facts: count range from the lowest low to the highest high; places, dates and
+    reporters unioned, those more sources give first, then in order of first appearance."""
+    lows = [p.count_low for p in parts if p.count_low is not None and p.count_high is not None]
+    highs = [p.count_high for p in parts if p.count_low is not None and p.count_high is not None]
+    return Facts(
+        count_low=min(lows) if lows else None,
+        count_high=max(highs) if highs else None,
+        places=_union([p.places for p in parts]),
+        dates=_union([p.dates for p in parts]),
+        reporters=_union([p.reporters for p in parts]),
+        outlets=outlets,
+    )
+
+
+def _union(lists: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    sources: dict[str, int] = {}
+    first: dict[str, tuple[int, int]] = {}
+    for i, values in enumerate(lists):
+        for j, value in enumerate(dict.fromkeys(values)):
+            sources[value] = sources.get(value, 0) + 1
+            first.setdefault(value, (i, j))
+    return tuple(sorted(sources, key=lambda v: (-sources[v], first[v])))

@@ -1,0 +1,177 @@
+"""One polling cycle, read top to bottom: due feeds, fetch, parse, match, dedupe, store (one transaction per feed)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.config import Config
+from bot.domain import Feed, FeedState, Item
+from bot.errors import FeedError, FeedGone
+from bot.fetch import Fetcher
+from bot.match import CompiledTopic, compile_topics, match_item
+from bot.parse import normalize_title, parse_feed
+from bot.schedule import next_check_after_failure, next_check_after_success
+from bot.storage.db import Database
+from bot.storage.repositories import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedItem:
+    """What became of one parsed item: its topics, and the stored item it repeats (if any)."""
+
+    item: Item
+    topics: tuple[str, ...]
+    duplicate_of: str | None
+    item_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """One feed's result in a cycle, as the poll table shows it."""
+
+    feed: str
+    status: str  # ok | not-modified | unchanged | error | disabled
+    new_items: int = 0
+    matched_items: int = 0
+    duplicates: int = 0
+    error: str | None = None
+    malformed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    """Every due feed's outcome, in the order the feeds finished."""
+
+    outcomes: tuple[FeedOutcome, ...]
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if o.status in ("error", "disabled"))
+
+
+def ingest_items(
+    uow: UnitOfWork,
+    items: Sequence[Item],
+    feed: Feed,
+    topics: Sequence[CompiledTopic],
+    config: Config,
+) -> list[IngestedItem]:
+    """Match each item to topics and store it unless it repeats a stored item; return what happened to each."""
+    window = timedelta(days=config.defaults.dedupe_window_days)
+    results: list[IngestedItem] = []
+    for item in items:
+        matched = match_item(topics, item, feed)
+        title_key = normalize_title(item.title)
+        original = uow.items.find_duplicate(
+            item, feed_name=feed.name, title_key=title_key, since=item.published - window
+        )
+        if original is not None:
+            results.append(IngestedItem(item, matched, original, None))
+            continue
+        # Items that match no topic are kept only as dedupe keys: their text is never read again.
+        stored = item if matched else replace(item, summary="", content="")
+        item_id = uow.items.add(stored, title_key=title_key, topics=matched)
+        results.append(IngestedItem(item, matched, None, item_id))
+    return results
+
+
+def _body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+class Poller:
+    """Runs polling cycles over the configured feeds; holds only what was passed in."""
+
+    def __init__(self, config: Config, db: Database, fetcher: Fetcher, clock: Clock) -> None:
+        self.config = config
+        self.db = db
+        self.fetcher = fetcher
+        self.clock = clock
+        self.topics = compile_topics(config.topics)
+        self._feeds = {f.name: f for f in config.feeds}
+
+    async def run_cycle(self, progress: Callable[[FeedOutcome], None] | None = None) -> CycleReport:
+        """Poll every due feed (bounded concurrency inside the fetcher); one feed's failure never stops others."""
+        with self.db.unit_of_work() as uow:
+            due = [s for s in uow.feeds.due(self.clock()) if s.name in self._feeds]
+        outcomes: list[FeedOutcome] = []
+
+        async def one(state: FeedState) -> None:
+            outcome = await self.poll_feed(self._feeds[state.name], state)
+            outcomes.append(outcome)
+            if progress is not None:
+                progress(outcome)
+
+        await asyncio.gather(*(one(s) for s in due))
+        return CycleReport(tuple(outcomes))
+
+    async def poll_feed(self, feed: Feed, state: FeedState) -> FeedOutcome:
+        """Fetch, parse and store one feed, recording the result on the feed's row."""
+        try:
+            fetched = await self.fetcher.fetch(feed.name, state.url, state.etag, state.last_modified)
+        except FeedError as exc:
+            return self._record_failure(feed, state, exc)
+        now = self.clock()
+        new_url = fetched.final_url if fetched.permanent_redirect and fetched.final_url != state.url else None
+        next_at = next_check_after_success(now, feed.interval_seconds)
+        if fetched.not_modified:
+            with self.db.unit_of_work() as uow:
+                uow.feeds.record_not_modified(feed.name, now, next_check_at=next_at, new_url=new_url)
+            return FeedOutcome(feed.name, "not-modified")
+        body_hash = _body_hash(fetched.body)
+        if body_hash == state.body_hash:
+            with self.db.unit_of_work() as uow:
+                uow.feeds.record_fetched(
+                    feed.name, now, next_check_at=next_at, etag=fetched.etag,
+                    last_modified=fetched.last_modified, body_hash=body_hash, new_url=new_url,
+                    malformed=state.malformed,
+                )
+            return FeedOutcome(feed.name, "unchanged")
+        try:
+            parsed = parse_feed(
+                fetched.body, feed=feed, fetched=now, base_url=fetched.final_url,
+                content_type=fetched.content_type,
+            )
+            with self.db.unit_of_work() as uow:
+                results = ingest_items(uow, parsed.items, feed, self.topics, self.config)
+                uow.feeds.record_fetched(
+                    feed.name, now, next_check_at=next_at, etag=fetched.etag,
+                    last_modified=fetched.last_modified, body_hash=body_hash, new_url=new_url,
+                    malformed=parsed.malformed,
+                )
+        except FeedError as exc:
+            return self._record_failure(feed, state, exc)
+        except Exception as exc:
+            # A bug must not stop the other feeds, but it is logged with its traceback and recorded.
+            log.exception("feed %r: unexpected error while processing", feed.name)
+            return self._record_failure(
+                feed, state, FeedError(feed.name, state.url, "internal-error", f"{type(exc).__name__}: {exc}")
+            )
+        new = [r for r in results if r.item_id is not None]
+        if parsed.malformed:
+            log.warning("feed %r: malformed but usable: %s", feed.name, parsed.malformed)
+        return FeedOutcome(
+            feed.name, "ok", new_items=len(new), matched_items=sum(1 for r in new if r.topics),
+            duplicates=len(results) - len(new), malformed=parsed.malformed,
+        )
+
+    def _record_failure(self, feed: Feed, state: FeedState, exc: FeedError) -> FeedOutcome:
+        now = self.clock()
+        errors = state.error_count + 1
+        next_at = next_check_after_failure(
+            now, feed.interval_seconds, errors, self.config.defaults.max_backoff_seconds
+        )
+        gone = isinstance(exc, FeedGone)
+        with self.db.unit_of_work() as uow:
+            uow.feeds.record_failure(feed.name, now, reason=exc.reason, next_check_at=next_at, disable=gone)
+        log.warning("feed %r: %s (failure %d)", feed.name, exc.reason, errors)
+        return FeedOutcome(feed.name, "disabled" if gone else "error", error=exc.reason)

@@ -1,0 +1,792 @@
+"""Extractive story summaries: the lead and fact-bearing sentences of a story's sources, page clutter removed.
+
+Pure functions of text, no I/O. Feed and page text is noisy (cookie banners, photo credits, share and
+donation prompts, bylines), so every sentence goes through one multilingual clutter detector before it can
+reach a summary. Sentences are picked, never rewritten or translated; the only edits are the removal of a
+leading dateline ("SEOUL, Dec 7 (Reuters) -", "(서울=연합뉴스) ... 기자 =", "新华社北京10月13日电") and a cut
+with "…" when a single sentence is longer than the limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "SummaryInput",
+    "has_clutter",
+    "is_clutter",
+    "split_sentences",
+    "strip_clutter",
+    "summarize",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryInput:
+    """One source of a story: title, body (summary + content, may hold clutter), language, fact strings."""
+
+    title: str
+    body: str
+    language: str
+    fact_terms: tuple[str, ...] = ()
+
+
+# --- text normalisation ------------------------------------------------------------------------------
+
+# Feed text carries no-break spaces, ideographic spaces (Chinese indentation) and zero-width characters;
+# they would defeat the patterns below, so they become plain spaces or vanish before anything else.
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+
+
+def _clean(text: str) -> str:
+    """One line of text with whitespace collapsed and invisible characters removed."""
+    return _SPACES.sub(" ", _ZERO_WIDTH.sub("", text)).strip()
+
+
+def _lang(language: str) -> str:
+    """The primary language subtag in lower case ('zh-Hans' -> 'zh'); 'en' when empty."""
+    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or "en"
+
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+
+
+def _script_language(text: str) -> str:
+    """'ko' or 'zh' when Hangul or Han letters are present in quantity, else 'en' (for has_clutter)."""
+    hangul = len(_HANGUL.findall(text))
+    han = len(_HAN.findall(text))
+    if hangul and hangul >= han * 0.5:
+        return "ko"
+    if han:
+        return "zh"
+    return "en"
+
+
+# --- sentence splitting --------------------------------------------------------------------------------
+
+# A run of terminal punctuation, with the closing quotes or brackets that belong to the sentence it ends.
+_TERMINATOR = re.compile(r"([.!?…。！？]+)([\"'”’»」』）)\]]*)")
+_FULLWIDTH_END = frozenset("。！？")
+# Words that end in a period without ending the sentence. Month abbreviations and "No." are here because
+# news writes "Oct. 9" and "No. 2"; "etc." is not, since it usually does end a sentence.
+_ABBREVIATIONS = frozenset(
+    {
+        "mr", "mrs", "ms", "mx", "dr", "prof", "st", "jr", "sr", "gen", "lt", "col", "maj", "capt", "cmdr",
+        "sgt", "cpl", "adm", "gov", "sen", "rep", "rev", "hon", "pres", "amb", "supt", "insp",
+        "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+        "no", "nos", "vs", "v", "inc", "corp", "co", "ltd", "dept", "univ", "approx", "est", "fig",
+        "vol", "pp", "ca", "cf", "al", "mt", "ft", "ave", "blvd", "e.g", "i.e", "a.m", "p.m",
+    }
+)  # fmt: skip
+# After a dotted acronym ("U.S.", "U.N.") a new sentence is assumed only before one of these words:
+# "the U.S. said" must stay whole, while "... sanctions by the U.S. The group said" is two sentences.
+_SENTENCE_STARTERS = frozenset(
+    {
+        "the", "a", "an", "he", "she", "it", "they", "we", "i", "this", "that", "these", "those", "but",
+        "and", "in", "on", "at", "its", "their", "his", "her", "there", "however", "meanwhile", "according",
+        "some", "many", "most", "after", "before", "since", "when", "while", "if", "as",
+    }
+)  # fmt: skip
+_SPEECH_TAIL = 12  # "…。”他说。": a quote followed by a tail this short is one sentence with its attribution
+_LATIN_END = re.compile(r"[.!?:;…\"'”’»)\]]$")
+
+
+def _paragraphs(text: str, language: str) -> list[str]:
+    """Non-empty cleaned lines; hard-wrapped Latin lines (no end punctuation, next starts lower) rejoined."""
+    latin = _lang(language) not in {"zh", "ja", "ko"}
+    paragraphs: list[str] = []
+    previous_blank = True
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = _clean(raw)
+        if not line:
+            previous_blank = True
+            continue
+        # A feed that wraps its text at a fixed width splits sentences over lines; a line that does not end
+        # a sentence, followed directly by one that starts in lower case, is the same paragraph.
+        if (
+            latin
+            and paragraphs
+            and not previous_blank
+            and not _LATIN_END.search(paragraphs[-1])
+            and line[0].islower()
+        ):
+            paragraphs[-1] = f"{paragraphs[-1]} {line}"
+        else:
+            paragraphs.append(line)
+        previous_blank = False
+    return paragraphs
+
+
+def _token_before(paragraph: str, end: int) -> str:
+    """The word that ends at `end` (where a period starts), without leading quotes or brackets."""
+    start = paragraph.rfind(" ", 0, end) + 1
+    return paragraph[start:end].lstrip("\"'“‘([{«「『")
+
+
+def _is_boundary(paragraph: str, match: re.Match[str]) -> bool:
+    """Whether a run of terminal punctuation in `paragraph` ends a sentence."""
+    punct, closing = match.group(1), match.group(2)
+    end = match.end()
+    rest = paragraph[end:]
+    if not rest.strip():
+        return True
+    if any(ch in _FULLWIDTH_END for ch in punct):
+        # Chinese ends sentences without a space. "“……。”他说。" is one sentence: a closing quote followed
+        # by a short attribution tail is not a boundary.
+        if closing:
+            tail = re.split(r"[。！？]", rest, maxsplit=1)[0]
+            if len(tail) <= _SPEECH_TAIL and len(tail) < len(rest):
+                return False
+        return True
+    if not rest[0].isspace():
+        # Korean sometimes runs sentences together ("했다.그는"); elsewhere a period with no space after it
+        # is a decimal (3.5), an abbreviation's inner dot (U.S.) or part of a URL.
+        before = paragraph[match.start() - 1] if match.start() else ""
+        return punct == "." and bool(_HANGUL.match(before)) and bool(re.match(r"[\uac00-\ud7a3\"'“‘]", rest))
+    following = rest.lstrip()
+    first = following[0]
+    if first.islower():
+        return False  # "etc. and", "(Oct. 9) in" ...: a new sentence does not start in lower case
+    if punct != ".":
+        return True
+    token = _token_before(paragraph, match.start())
+    lowered = token.lower()
+    if lowered in _ABBREVIATIONS:
+        # "No. 2" and "Oct. 9" hold a number next; "No. The group said" is rare enough to accept.
+        return False
+    if re.fullmatch(r"[A-Z]", token):
+        return False  # an initial: "Robert R. King"
+    if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", token):
+        next_word = re.match(r"[\"'“‘(]*([A-Za-z]+)", following)
+        return bool(next_word) and next_word.group(1).lower() in _SENTENCE_STARTERS
+    return True
+
+
+def _split_paragraph(paragraph: str) -> list[str]:
+    """Sentences of one cleaned paragraph, in order, stripped."""
+    sentences: list[str] = []
+    start = 0
+    for match in _TERMINATOR.finditer(paragraph):
+        if match.end() <= start or not _is_boundary(paragraph, match):
+            continue
+        piece = paragraph[start : match.end()].strip()
+        if piece:
+            sentences.append(piece)
+        start = match.end()
+    tail = paragraph[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def split_sentences(text: str, language: str) -> list[str]:
+    """Sentences of `text` in order; paragraph breaks always end one. Handles U.S./Mr./Oct., 다., 。！？, 3.5."""
+    return [s for p in _paragraphs(text, language) for s in _split_paragraph(p)]
+
+
+# --- clutter detection ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """A clutter pattern; `max_len` > 0 limits it to units that short (labels, not sentences)."""
+
+    pattern: re.Pattern[str]
+    max_len: int = 0
+
+
+def _rule(pattern: str, max_len: int = 0) -> _Rule:
+    return _Rule(re.compile(pattern, re.IGNORECASE), max_len)
+
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_AGENCY = (
+    r"(?:getty(?: images)?|afp|ap|epa|reuters|bloomberg|yonhap|xinhua|kyodo|shutterstock|alamy|sipa|zuma"
+    r"|nurphoto|imaginechina|anadolu|efe|ansa|dpa|kcna|rfa)"
+)
+
+# Photo captions and credits. A caption paragraph ends in its credit (or opens with a caption mark);
+# strip_clutter drops the whole paragraph then. "photos of the detainees" has no colon, slash or agency
+# name, so it stays.
+# Banners: cookie and consent dialogs, donation and paywall appeals, browser notices. Where an article has
+# several paragraphs, one such sentence marks its whole paragraph as banner text.
+_BANNER_RULES: tuple[_Rule, ...] = (
+    # Cookie banners: "cookie" together with the vocabulary of a consent dialog. News about cookies (the
+    # food) lacks that vocabulary.
+    _rule(
+        r"(?=.*\bcookies?\b)(?=.*\b(?:we|our|you|your|site|website|browser|consent|accept|preferences?|settings"
+        r"|necessary|functional|analytic(?:al|s)?|performance|advertis\w*|third[- ]party|display|store|stored"
+        r"|policy|help|visitors?|metrics|track\w*|data|collect\w*|categor\w*|enabl\w*|experience)\b)"
+    ),
+    # Consent and privacy dialogs without the word cookie.
+    _rule(
+        r"\b(?:consent preferences|manage (?:your )?(?:consent|preferences|privacy|cookies)|privacy (?:settings"
+        r"|preferences|center|centre)|accept all|reject all|always active|we value your privacy|(?:by|if you)"
+        r" continu(?:e|ing) (?:to )?(?:use|using|brows\w*)|you (?:agree|consent) to (?:our|the) (?:use|terms"
+        r"|privacy))\b"
+    ),
+    _rule(r"쿠키.{0,30}(?:사용|동의|수집|허용|설정|정책)|(?:사용|동의|수집|허용|설정).{0,10}쿠키"),
+    _rule(r"개인\s?정보.{0,20}(?:수집|이용|처리).{0,10}동의"),
+    _rule(r"(?:使用|接受|同意|启用|允许).{0,10}(?:cookies?|小型文本文件)|cookies?.{0,20}(?:使用|同意|接受|设置|政策)"),
+    # Donation, membership and paywall appeals: the outlet asking its readers for money or a sign-in.
+    # "support from the UN" or "donations of evidence" name no outlet ("our"), so they stay.
+    _rule(
+        r"\bsupport (?:our|independent|quality|local|public[- ]interest|fearless|non-?profit) "
+        r"(?:journalism|reporting|newsroom|journalists)\b"
+    ),
+    _rule(r"\bsupport our (?:work|mission)\b.{0,40}\b(?:donat|contribut|member|subscri)"),
+    _rule(r"\b(?:donate|contribute|give) (?:now|today|here|monthly)\b"),
+    _rule(
+        r"(?=.*\bour (?:readers|journalism|reporting|journalists|newsroom|subscribers)\b)"
+        r"(?=.*\b(?:support\w*|contribut\w*|donat\w*|fund\w*|members?(?:hip)?|subscri\w*|pay\w*|free|heroes"
+        r"|hero|help|responded)\b)"
+    ),
+    _rule(r"\b(?:become|be) an? (?:subscriber|supporter|patron|insider|paying member)\b|\bmember (?:today|now)\b"),
+    _rule(r"^\W*be an? [\w ]{0,20}(?:insider|member|supporter|subscriber|hero)\W*$"),
+    _rule(r"\bkeep [\w ]{1,40} free (?:for|to) (?:all|everyone|read)\b"),
+    _rule(
+        r"\b(?:already a subscriber|subscribe (?:now|today|here)|subscribers? only|for subscribers|unlimited "
+        r"access|(?:log|sign) ?in to (?:read|continue|comment|access)|create a (?:free )?account|start your "
+        r"(?:free )?trial|free trial)\b"
+    ),
+    _rule(r"\b(?:pre-?order(?:ing)?|order your copy|buy (?:a|your) copy|for every copy sold)\b"),
+    _rule(r"\b(?:shop|buy|order|get it) now\b", 40),
+    _rule(
+        r"후원\s?(?:하기|해\s?주세요|해주십시오|회원|계좌|신청|하러)|(?:독자|여러분).{0,15}후원|정기\s?후원"
+        r"|(?:기자|기사|언론사?)\s?후원|구독\s?(?:하기|신청)|(?:채널|기자)\s?구독|유료\s?(?:회원|구독)"
+    ),
+    _rule(r"打赏|赞赏(?:作者|支持)|支持我们|请(?:您)?支持本|成为(?:会员|订户)|订阅(?:我们|本)"),
+    # Browser and JavaScript notices.
+    _rule(
+        r"\b(?:ie|internet explorer)\s*\d*\s*(?:is|are)?\s*not (?:supported|compatible)\b|\b(?:your|this) "
+        r"browser (?:is|does)\b|\b(?:update|upgrade) your browser\b|\b(?:enable|turn on) javascript\b"
+        r"|\bjavascript (?:is )?(?:disabled|required)\b|\bfor an optimal experience\b|\bbest viewed (?:in|with)\b"
+        r"|\b(?:supported|different|another|modern|newer) browser\b"
+    ),
+    _rule(r"브라우저.{0,30}(?:지원|업데이트|업그레이드|권장|최적화)|익스플로러.{0,20}(?:지원|종료)|자바스크립트.{0,15}(?:활성|사용)"),
+    _rule(r"浏览器.{0,20}(?:不支持|升级|更新|版本过低|推荐|建议)|(?:启用|开启)\s?javascript"),
+)
+
+_CREDIT_RULES: tuple[_Rule, ...] = (
+    _rule(
+        rf"\bvia getty(?: images)?\b|\bgetty images\s*$|/\s*{_AGENCY}\b|\b{_AGENCY}\s*(?:photo\b|/)"
+        rf"|\b{_AGENCY}\s+via\s+{_AGENCY}\b|\bvia {_AGENCY}\s*$"
+    ),
+    _rule(
+        r"^\W*(?:photos?|photograph|photographer|images?|picture|illustration|graphic|credit|file photo"
+        r"|video)\s*(?::|by\b|credit\b|source\b|=|\|)|^\W*(?:image source|image caption|media caption"
+        r"|caption)\s*[:,]"
+    ),
+    _rule(r"[(\[]\s*(?:photos?|photograph|images?|picture|file|video)\s*(?::|by\b|credit|courtesy|source|=)"),
+    _rule(r"\b(?:photographer|photo credit|image credit|image source|picture credit)\s*:"),
+    _rule(r"\b(?:in this|a) (?:file|handout) (?:photo|picture|image)\b|\bhandout (?:photo|picture|image)\b"),
+    _rule(
+        rf"[(\[（]\s*(?:{_AGENCY}|file|연합뉴스|뉴스1|뉴시스|新华社|中新社)\s*(?:photo|사진|图)?\s*[)\]）]\s*$"
+    ),
+    _rule(
+        r"사진\s?(?:제공|출처|촬영)?\s?[=:]|자료\s?사진|^\W{0,2}[▲△▶▷]|(?:연합뉴스|게티이미지|뉴스1|뉴시스)"
+        r"\s?(?:자료\s?)?사진|/\s?(?:연합뉴스|뉴스1|뉴시스|로이터|게티이미지(?:코리아)?|연합)\S{0,10}\s*[)\]]?\s*$"
+    ),
+    # "图们" (Tumen) starts with 图 too, so only credit forms with 图 are listed, never 图 alone.
+    _rule(
+        r"图片来源|图源|图片来自|图片提供|图片由|^\W*图\s?[/／:：]|摄影\s?[:：/／]|摄\s?[:：]|^\W*(?:资料)?图为"
+        r"|资料图|视觉中国|图虫创意|配图"
+    ),
+)
+
+_RULES: tuple[_Rule, ...] = (
+    *_BANNER_RULES,
+    # A call-to-action button: a short phrase ending in an arrow ("Support us →", "Next ›").
+    _rule(r"^[^.!?。！？]{1,40}?\s*(?:→|›|»|>>|▶)\s*$"),
+    *_CREDIT_RULES,
+    # Copyright lines.
+    _rule(r"[©ⓒ]|\(c\)\s*\d{4}|\bcopyright\s*(?:\d{4}|\(c\))|\ball rights reserved\b"),
+    _rule(r"\b(?:may|must) not be (?:reproduced|republished|redistributed|rewritten)\b"),
+    _rule(r"저작권자|무단\s?(?:전재|복제|배포)|재배포\s?(?:및\s?)?금지|AI\s?학습.{0,10}금지"),
+    _rule(r"版权所有|版权归|未经.{0,10}(?:许可|授权|同意).{0,10}(?:转载|使用|复制)|不得(?:转载|复制)|转载请|禁止转载"),
+    # "Read more" and other links to elsewhere.
+    _rule(
+        r"^\W*(?:read more|read also|also read|see also|related(?: coverage| stories| articles| content)?"
+        r"|recommended(?: reading| stories)?|watch|listen|more on this(?: story)?|more from [\w ]{1,30}"
+        r"|most read|trending)\s*[:|»›>]"
+    ),
+    _rule(r"\b(?:continue reading|read more|keep reading|read the full (?:story|article|report))\b", 120),
+    _rule(r"\b(?:click|tap) here\b"),
+    _rule(r"(?:기사|전체|원문|전문|계속)\s?(?:더\s?)?(?:보기|읽기)|더\s?보기|기사\s?원문|바로\s?가기", 60),
+    _rule(
+        r"阅读全文|阅读原文|展开全文|查看(?:更多|全文|原文)|继续阅读|点击(?:查看|阅读|进入|这里|此处)"
+        r"|更多(?:精彩|新闻|内容)|延伸阅读|相关阅读|推荐阅读"
+    ),
+    # Share and follow prompts.
+    _rule(
+        r"\bshare (?:this|the) (?:article|story|page|post|link)\b|\bshare (?:on|to|via|with) (?:facebook"
+        r"|twitter|x|whatsapp|linkedin|telegram|reddit|email|e-mail|messenger|line|kakao\w*)\b|\b(?:copy|copied)"
+        r" (?:the )?link\b|\blink copied\b|\bfollow us (?:on|at)\b|\b(?:download|get) (?:our|the) app\b"
+    ),
+    _rule(
+        r"(?:이\s?기사를|기사를)\s?공유|공유\s?하기|URL\s?복사|링크\s?복사|카카오(?:톡)?\s?(?:공유|보내기)"
+        r"|페이스북\s?공유|트위터\s?공유|(?:카카오톡|카톡).{0,10}제보|제보\s?하기"
+    ),
+    _rule(
+        r"分享(?:到|至)|微信扫(?:一扫|码)|扫(?:描|一扫)?(?:二维码|码)|关注(?:我们|公众号|微信)|长按(?:识别|二维码)"
+        r"|下载(?:客户端|app)|打开(?:app|客户端)"
+    ),
+    # Newsletter sign-ups.
+    _rule(
+        r"(?=.*\b(?:our|the|this|free|daily|weekly|morning|evening)\s+(?:[\w-]+\s+)?newsletters?\b)"
+        r"(?=.*\b(?:sign(?:ing)? up|subscribe|inbox|delivered|receive)\b)"
+    ),
+    _rule(r"\bsign up\b.{0,40}\b(?:newsletter|emails?|updates|alerts)\b|\bdelivered (?:straight |directly )?to "
+          r"your inbox\b|\b(?:enter|your) email address\b"),
+    _rule(r"뉴스레터|이메일\s?구독|메일\s?(?:구독|받기)"),
+    _rule(r"订阅.{0,10}(?:新闻|简报|邮件|电子报|通讯)|新闻简报|电子报"),
+    # Comment prompts. "declined to comment" and "did not immediately comment" are news and stay.
+    _rule(
+        r"\b(?:leave|post|add|write|submit|load|view|show) (?:a |all |the )?comments?\b|\bin order to comment\b"
+        r"|\bcomments? (?:are|is|has been|have been) (?:closed|disabled|moderated|turned off)\b|\bcommunity "
+        r"(?:comments|guidelines)\b|\byour comment\b|\bjoin the (?:conversation|discussion)\b"
+    ),
+    _rule(r"^\W*\d*\s*comments?\s*(?:\(\d+\)|\d+)?\s*(?:[-–—:|].*)?$"),
+    _rule(r"^\W*댓글\W*\d*\W*$|댓글\s?(?:쓰기|달기|작성하기|보기|입력|운영\s?원칙|정책)|로그인.{0,10}댓글"),
+    _rule(r"发表评论|我要评论|查看评论|评论区|条评论|暂无评论|登录.{0,6}评论|^\W*评论\W*\d*\W*$"),
+    # Advertisement markers.
+    _rule(
+        r"^\W*(?:advertisement|advertising|ads?|sponsored(?: content| post)?|paid (?:content|post|partnership)"
+        r"|promoted|partner content|광고|협찬|广告|推广|赞助内容)\W*$"
+    ),
+    _rule(r"\b(?:story|article) continues (?:below|after)\b|\bscroll (?:down )?to continue\b"),
+    # Bylines, author bios and contact lines (the dateline inside a lead sentence is cut, not dropped).
+    _Rule(
+        re.compile(
+            r"^(?i:by|written by|words by|text by)\s+[A-Z][\w.'’-]*(?:\s+(?:and\s+)?[A-Z][\w.'’-]*){0,4}"
+            r"(?:\s*[,|/]\s*[A-Z][\w&]*(?:\s+[A-Z][\w&]*){0,3})?\s*$"
+        )
+    ),
+    _Rule(
+        re.compile(
+            r"^[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3} (?:is|was) an? (?:[\w-]+\s+){0,4}(?:reporter|correspondent"
+            r"|journalist|writer|editor|columnist|contributor|producer|freelancer)\b.*\b(?:covering|who covers"
+            r"|covers|based in|graduated|writes about|has reported)\b"
+        )
+    ),
+    _rule(r"^\W*about the authors?\W*$"),
+    _rule(r"^[가-힣]{2,4}\s?(?:기자|특파원|통신원|객원기자)\s*(?:[\w.+-]+@[\w.-]+)?\s*$"),
+    _rule(r"[\w.+-]+@[\w-]+\.[\w.]+", 80),
+    _rule(r"^\W*(?:记者|编辑|责任编辑|责编|作者|撰文|文|来源|编译|校对|审核|出品)\s?[:：|/／]", 60),
+    # Publication metadata lines: timestamps, reading time, "Updated: ...".
+    _rule(rf"^\W*(?:updated|published|posted|last updated|first published|modified)\s*(?::|on\b|at\b|\d|{_MONTH})", 80),
+    _rule(r"^\W*\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?\s*[a-z]{0,4}\W*$"),
+    _rule(r"^\W*\d+\s*(?:min|mins|minute|minutes)\.?\s*(?:read|listen|watch)\W*$"),
+    _rule(
+        rf"^\W*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s*)?(?:{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+"
+        rf"{_MONTH}\s+\d{{4}}|\d{{4}}\s*[-./년年]\s*\d{{1,2}}\s*[-./월月]\s*\d{{1,2}}\s*[일日]?)(?:[\s,]+\d{{1,2}}"
+        r":\d{2}.{0,12})?\W*$"
+    ),
+    _rule(r"^\W*(?:입력|수정|등록|업데이트|기사\s?입력|최종\s?수정|송고)\s*[:：]?\s*\d{4}"),
+    _rule(r"^\W*(?:发布时间|发布于|更新时间|发表时间|时间)\s*[:：]?\s*\d{4}"),
+    _rule(r"^\W*listen to (?:this|the) (?:article|story)\b"),
+    # Blog feeds: "The post <title> appeared first on <site>."
+    _rule(r"\bappeared first on\b"),
+    # Reporting credits and correction notes at the end of wire stories.
+    _rule(r"^\W*(?:additional |writing and )?(?:reporting|writing|editing|compiled|produced) by\b"),
+    _rule(r"\bcontributed (?:to )?(?:this|the) (?:report|story|article)\b|\bcontributed reporting\b"),
+    _rule(r"^\W*this (?:article|story|report) (?:was|has been) (?:updated|amended|corrected|originally published)"),
+    _rule(r"^\W*[(（](?:끝|完)[)）]\W*$|[(（]编辑[:：]?\s?\S{0,8}[)）]\s*$"),
+)
+
+# Whole lines made only of navigation and sharing words ("Share Facebook Twitter Email", "Related Topics",
+# "Updated:", "0:00", "공유하기", "分享到 微信 微博") are page furniture, never news.
+_UI_WORDS = frozenset(
+    {
+        "share", "shares", "sharing", "this", "article", "story", "on", "via", "to", "facebook", "twitter", "x",
+        "whatsapp", "linkedin", "telegram", "reddit", "pinterest", "flipboard", "email", "e", "mail", "print",
+        "copy", "link", "tweet", "comments", "comment", "advertisement", "sponsored", "updated", "published",
+        "author", "authors", "related", "topics", "listen", "read", "more", "min", "menu", "search", "close",
+        "subscribe", "sign", "up", "in", "log", "login", "register", "next", "previous", "back", "top",
+        "home", "payment", "options", "always", "active", "save", "bookmark", "follow", "us", "gift",
+        "audio", "video", "photos", "gallery", "skip", "content", "main", "navigation", "toggle",
+        "공유", "공유하기", "페이스북", "트위터", "카카오톡", "카카오스토리", "밴드", "네이버", "블로그", "url",
+        "복사", "인쇄", "프린트", "스크랩", "글자크기", "닫기", "댓글", "좋아요", "추천", "구독", "관련기사",
+        "이메일", "기사", "저장",
+        "分享", "分享到", "微信", "微博", "qq", "qq空间", "朋友圈", "打印", "关闭", "评论", "收藏", "点赞",
+        "相关新闻", "返回顶部", "字号", "大", "中", "小",
+    }
+)  # fmt: skip
+_UI_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_UI_MAX_TOKENS = 8
+
+# Clutter that marks the end of an article: what follows it (author bio, promotions, related links, a
+# donation drive) is page furniture even where no rule recognises it sentence by sentence.
+_END_MARKERS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"^\W*(?:additional |writing and )?(?:reporting|writing|editing) by\b",
+        r"\bcontributed (?:to )?(?:this|the) (?:report|story|article)\b",
+        # A copyright line, not a photo credit ("© Name / Getty Images" opens many articles).
+        r"[©ⓒ]\s*(?:\d{4}|copyright)|\ball rights reserved\b|\bcopyright\b",
+        r"저작권자|무단\s?(?:전재|복제|배포)|재배포\s?(?:및\s?)?금지|版权所有|不得(?:转载|复制)|转载请|禁止转载",
+        r"^\W*\d*\s*comments?\s*(?:\(\d+\)|\d+)?\s*(?:[-–—:|].*)?$|\bin order to comment\b"
+        r"|\b(?:leave|post|add) (?:a )?comment\b",
+        r"^\W*(?:related topics|about the authors?|authors?)\W*$",
+        r"^\W*[(（](?:끝|完)[)）]\W*$",
+    )
+)
+_END_MIN_KEPT = 200  # an end marker counts only after this much article text, so a header line never empties a page
+
+
+def _is_ui_line(unit: str) -> bool:
+    """Whether `unit` is a short line made only of navigation/sharing words and numbers."""
+    tokens = _UI_TOKEN.findall(unit.lower())
+    if not tokens or len(tokens) > _UI_MAX_TOKENS:
+        return False
+    return all(t in _UI_WORDS or t.isdigit() for t in tokens)
+
+
+def is_clutter(sentence_or_paragraph: str) -> bool:
+    """Whether the text is page clutter (banner, appeal, credit, prompt, byline, notice) in en/ko/zh."""
+    unit = _clean(sentence_or_paragraph)
+    if not unit:
+        return False
+    if _is_ui_line(unit):
+        return True
+    return any((not rule.max_len or len(unit) <= rule.max_len) and rule.pattern.search(unit) for rule in _RULES)
+
+
+_CAPTION_START = re.compile(
+    r"^\W{0,2}[▲△]|^\W*(?:image caption|media caption|caption|photo|photograph)\s*[:,]|^\W*(?:资料)?图为",
+    re.IGNORECASE,
+)
+
+
+def _is_banner(sentence: str) -> bool:
+    """Whether a sentence belongs to a cookie, consent, donation, paywall or browser banner."""
+    unit = _clean(sentence)
+    return any(rule.pattern.search(unit) for rule in _BANNER_RULES)
+
+
+def _is_caption(sentences: Sequence[str]) -> bool:
+    """Whether a paragraph's sentences form a photo caption: it ends in a credit or opens with a caption mark."""
+    if not sentences:
+        return False
+    last = _clean(sentences[-1])
+    credit = "©" in last or "ⓒ" in last or any(rule.pattern.search(last) for rule in _CREDIT_RULES)
+    return credit or bool(_CAPTION_START.match(sentences[0]))
+
+
+def _is_end_marker(unit: str) -> bool:
+    """Whether a clutter unit marks the end of the article proper."""
+    return any(p.search(unit) for p in _END_MARKERS)
+
+
+def _join_sentences(sentences: Sequence[str]) -> str:
+    """Sentences joined as they were: no space after a full-width end (Chinese), one space otherwise."""
+    out = ""
+    for sentence in sentences:
+        if out and not re.search(r"[。！？][”’」』）)]*$", out):
+            out += " "
+        out += sentence
+    return out
+
+
+# A link to the rest of the article glued to the end of a teaser's last sentence ("... in France Continue
+# reading...", "… [+1234 chars]"): cut off, the sentence kept.
+_TAIL_LINK = re.compile(
+    r"\s*(?:(?:continue reading|read more|keep reading|read the full (?:story|article))\s*(?:\.{2,}|…|»|›|→|>>)?"
+    r"|기사\s?더\s?보기|더\s?보기|전문\s?보기|阅读全文|查看全文|展开全文|\[(?:…|\.{3}|\+\d+ chars)\])\s*$",
+    re.IGNORECASE,
+)
+
+
+def _untail(sentence: str) -> str:
+    """`sentence` without a trailing read-more link; '' when it was nothing else."""
+    return _TAIL_LINK.sub("", sentence).strip()
+
+
+def strip_clutter(text: str) -> str:
+    """`text` without clutter paragraphs and sentences, the rest in order, one paragraph per line."""
+    paragraphs = _paragraphs(text, "en")
+    kept: list[str] = []
+    kept_chars = 0
+    for paragraph in paragraphs:
+        sentences = [u for s in _split_paragraph(paragraph) if (u := _untail(s))]
+        if not sentences:
+            continue
+        flags = [is_clutter(s) for s in sentences]
+        ended = kept_chars >= _END_MIN_KEPT and any(
+            f and _is_end_marker(s) for s, f in zip(sentences, flags, strict=True)
+        )
+        if ended:
+            # Keep what precedes the marker in this paragraph, then stop: the article is over.
+            head: list[str] = []
+            for sentence, flag in zip(sentences, flags, strict=True):
+                if flag and _is_end_marker(sentence):
+                    break
+                if not flag:
+                    head.append(sentence)
+            if head:
+                kept.append(_join_sentences(head))
+            break
+        if len(paragraphs) > 1 and _is_caption(sentences):
+            continue  # a caption among paragraphs: "... city of Dandong in September. Name / AFP via Getty"
+        if len(paragraphs) > 1 and any(f and _is_banner(s) for s, f in zip(sentences, flags, strict=True)):
+            continue  # a banner's other sentences ("These tools count visitors") are banner text too
+        if sum(flags) * 2 > len(sentences):
+            continue  # mostly banner text: its remaining sentences belong to the banner too
+        rest = [s for s, f in zip(sentences, flags, strict=True) if not f]
+        if rest:
+            joined = _join_sentences(rest)
+            kept.append(joined)
+            kept_chars += len(joined)
+    return "\n".join(kept)
+
+
+# --- datelines -----------------------------------------------------------------------------------------
+
+# Datelines and wire bylines that open a lead sentence. They are cut from the sentence (the rest is the
+# lead fact) and has_clutter reports a summary that still starts with one.
+_DATELINES: tuple[re.Pattern[str], ...] = (
+    # "SEOUL, Dec 7 (Reuters) - ", "HONG KONG — ", "WASHINGTON (AP) — ", "SEOUL, Oct. 13 (Yonhap) -- "
+    re.compile(
+        r"^[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){0,3}(?:,\s*[A-Za-z][\w.' ]{0,30}?)?(?:\s*\([^()]{1,30}\))?"
+        r"\s*(?:--|[-—–])\s+"
+    ),
+    # "Seoul, Oct 13 (Reuters) - "
+    re.compile(rf"^[A-Z][a-z]+(?:\s[A-Z][a-z]+)?,\s*[^()]{{0,25}}\((?i:{_AGENCY})\)\s*(?:--|[-—–])\s+"),
+    # "(서울=연합뉴스) 김철수 기자 = ", "[서울=뉴시스]홍길동 기자 = ", "【베이징=뉴시스】"
+    re.compile(r"^[(\[【<]\s*[^)\]】>]{1,20}=\s*[^)\]】>]{1,20}[)\]】>]\s*(?:[가-힣]{2,4}\s?(?:기자|특파원)\s*=?\s*)?"),
+    # "홍길동 기자 = ", "[데일리NK 홍길동 기자] "
+    re.compile(r"^[가-힣]{2,4}\s?(?:기자|특파원)\s*=\s*|^\[[^\]]{1,30}(?:기자|특파원)\]\s*"),
+    # "【环球网报道】", "新华社北京10月13日电（记者张三）", "本报讯（记者 李四）"
+    re.compile(r"^【[^】]{1,30}】\s*"),
+    re.compile(
+        r"^(?:[\u4e00-\u9fff]{1,12}(?:社|网|报|台|讯))?[\u4e00-\u9fff]{0,8}\d{1,2}月\d{1,2}日(?:电|讯)\s*"
+        r"(?:[（(][^）)]{0,30}[）)])?\s*"
+    ),
+    re.compile(r"^本报讯\s*(?:[（(][^）)]{0,30}[）)])?\s*"),
+)
+
+
+def _strip_dateline(sentence: str) -> str:
+    """`sentence` without a leading dateline or wire byline; unchanged when it has none."""
+    for pattern in _DATELINES:
+        match = pattern.match(sentence)
+        if match and match.end() < len(sentence):
+            return sentence[match.end() :].lstrip()
+    return sentence
+
+
+def has_clutter(summary: str) -> bool:
+    """Whether a summary holds clutter or still opens a sentence with a dateline (for quality benchmarks)."""
+    if is_clutter(summary):
+        return True
+    for sentence in split_sentences(summary, _script_language(summary)):
+        if is_clutter(sentence) or _strip_dateline(sentence) != sentence:
+            return True
+    return False
+
+
+# --- scoring and selection -------------------------------------------------------------------------------
+
+_CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
+# Length sanity per script: shorter units are headings or fragments, longer ones run-ons or lists. A Korean
+# news sentence is about half the characters of its English twin, a Chinese one about a third.
+_MIN_CHARS = {"ko": 15, "zh": 10, "ja": 10}
+_MAX_CHARS = {"ko": 220, "zh": 160, "ja": 160}
+_LATIN_MIN_CHARS = 25
+_LATIN_MAX_CHARS = 300
+_REDUNDANT = 0.5  # Jaccard at or above which a sentence repeats one already chosen
+_LIKE_TITLE = 0.7  # Jaccard at or above which a sentence is the headline again
+_OTHER_SOURCE_WEIGHT = 0.6  # the lead source is the story's first report; later sources add facts
+
+_TERMINATED = re.compile(r"[.!。！][\"'”’»」』）)\]]*$")
+_QUESTION = re.compile(r"[?？][\"'”’»」』）)\]]*$")
+_OPEN_QUOTE = re.compile(r"^[\"'“‘「『«]")
+_ATTRIBUTION = re.compile(
+    r"\b(?:said|says|say|told|added|reported|reports|according to|confirmed|estimated|stated|wrote)\b"
+    r"|밝혔다|전했다|말했다|따르면|보도했다|주장했다|확인했다|강조했다|설명했다|발표했다"
+    r"|表示|称|据|报道|指出|透露|证实|说",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d|\b(?:hundreds|thousands|dozens)\b|수백|수십|수천|数百|数十|数千|上百|上千", re.IGNORECASE)
+# A sentence that opens with a pronoun or connective leans on the one before it and reads badly alone.
+_DANGLING = re.compile(
+    r"^(?:(?:they|he|she|it|this|these|those|but|and|also|however|meanwhile|still|yet|so|his|her|their|its)\b"
+    r"|그는|그녀는|그들은|그러나|하지만|또한|이는|이에|그러면서|이어|한편|他|她|但|而|此外|另外|同时|这)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _keys(text: str, language: str) -> frozenset[str]:
+    """Comparison keys: lower-case words for Latin scripts, character bigrams for Chinese and Korean."""
+    if language in _CJK_LANGUAGES:
+        letters = "".join(_WORD.findall(text.lower()))
+        return frozenset(letters[i : i + 2] for i in range(len(letters) - 1))
+    return frozenset(w for w in _WORD.findall(text.lower()) if len(w) > 2 or w.isdigit())
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two key sets; 0 when either is empty."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def _fact_hits(sentence: str, terms: Sequence[str]) -> int:
+    """How many distinct fact terms occur in `sentence` (whole words for Latin terms, substrings for CJK)."""
+    lowered = sentence.lower()
+    hits = 0
+    for term in dict.fromkeys(t.strip().lower() for t in terms if t.strip()):
+        if term.isascii():
+            if re.search(rf"(?<![\w]){re.escape(term)}(?![\w])", lowered):
+                hits += 1
+        elif term in lowered:
+            hits += 1
+    return hits
+
+
+def _facts_of(sentence: str, terms: Sequence[str]) -> frozenset[str]:
+    """The numbers (digits only, "1,500" -> "1500") and fact terms a sentence carries, lower case."""
+    numbers = {re.sub(r"[,.]", "", n) for n in re.findall(r"\d[\d,.]*\d|\d", sentence)}
+    lowered = sentence.lower()
+    found = {t.strip().lower() for t in terms if t.strip() and _fact_hits(lowered, (t,))}
+    return frozenset(numbers | found)
+
+
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|‘[^’]*’|「[^」]*」|『[^』]*』|«[^»]*»")
+_QUOTE_FRAME = 30  # '"…," he said.' leaves this little outside the quotation: a quote fragment, not a report
+
+
+def _is_quote_only(sentence: str) -> bool:
+    """A sentence that opens with a quotation and says little else ('"…," he said.'): colour, not fact."""
+    if not _OPEN_QUOTE.match(sentence):
+        return False
+    outside = _QUOTED.sub("", sentence).strip(" .!,。！，")
+    return len(outside) < _QUOTE_FRAME
+
+
+def _usable(sentence: str, language: str) -> bool:
+    """Not too short for its script, not clutter, not a question, not a bare quotation."""
+    if len(sentence) < _MIN_CHARS.get(language, _LATIN_MIN_CHARS):
+        return False
+    if _QUESTION.search(sentence) or is_clutter(sentence):
+        return False
+    return not _is_quote_only(sentence)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A sentence that may enter the summary, with where it came from and how strongly it is favoured."""
+
+    text: str
+    source: int
+    position: int
+    score: float
+    keys: frozenset[str]
+    facts: frozenset[str]
+
+
+def _score(sentence: str, source: int, position: int, terms: Sequence[str]) -> float:
+    """Lead first (earlier is better, the lead source before others), then facts: terms, numbers, attribution."""
+    lead = 3.0 / (1.0 + 0.35 * position)
+    if source:
+        lead *= _OTHER_SOURCE_WEIGHT
+    score = lead + 0.4 * min(_fact_hits(sentence, terms), 3)
+    if _NUMBER.search(sentence):
+        score += 0.6  # counts of people and dates are what alerts are about
+    if _ATTRIBUTION.search(sentence):
+        score += 0.2  # who reports it
+    if _DANGLING.match(sentence):
+        score -= 0.5
+    if _OPEN_QUOTE.match(sentence):
+        score -= 0.5  # a quote-led sentence is colour, not the fact
+    return score
+
+
+def _cut(text: str, max_chars: int, language: str) -> str:
+    """`text` cut to at most `max_chars` at a word (or Chinese clause) boundary, ending with '…'."""
+    if len(text) <= max_chars:
+        return text
+    if max_chars <= 1:
+        return "…"[:max_chars]
+    budget = text[: max_chars - 1]
+    breaks = "，、；：,; " if language in {"zh", "ja"} else " "
+    at = max(budget.rfind(ch) for ch in breaks)
+    if at > len(budget) // 2:
+        budget = budget[:at]
+    return budget.rstrip(" ,;:—–-(，、；：") + "…"
+
+
+_TIERS = 3  # proper sentences, then unterminated ones, then over-long ones: each used only if all before are empty
+
+
+def _candidates(item: SummaryInput, source: int, language: str) -> list[list[_Candidate]]:
+    """Usable sentences of one input by tier: ending properly; unterminated; longer than sane (to be cut)."""
+    title_keys = _keys(item.title, language)
+    title_norm = _clean(item.title).lower()
+    longest = _MAX_CHARS.get(language, _LATIN_MAX_CHARS)
+    tiers: list[list[_Candidate]] = [[] for _ in range(_TIERS)]
+    for raw in split_sentences(strip_clutter(item.body), language):
+        sentence = _strip_dateline(raw)
+        if not _usable(sentence, language):
+            continue
+        keys = _keys(sentence, language)
+        if sentence.lower() == title_norm or _jaccard(keys, title_keys) >= _LIKE_TITLE:
+            continue  # the headline again: the alert already shows it
+        # Headings, tag lines and truncated teasers lack end punctuation; run-ons (often a teaser whose
+        # paragraphs were flattened into one line) are too long. Both serve only when nothing else does.
+        # Positions count within each tier, so the lead is position 0.
+        if len(sentence) > longest:
+            group = tiers[2]
+        else:
+            group = tiers[0] if _TERMINATED.search(sentence) else tiers[1]
+        position = len(group)
+        score = _score(sentence, source, position, item.fact_terms)
+        facts = _facts_of(sentence, item.fact_terms)
+        group.append(_Candidate(sentence, source, position, score, keys, facts))
+    return tiers
+
+
+def _retells(candidate: _Candidate, chosen: Sequence[_Candidate]) -> bool:
+    """Whether another source's sentence only repeats facts already chosen (a paraphrase of them)."""
+    if not chosen or not candidate.facts or any(c.source == candidate.source for c in chosen):
+        return False
+    known = frozenset().union(*(c.facts for c in chosen))
+    return candidate.facts <= known
+
+
+def summarize(texts: Sequence[SummaryInput], *, max_chars: int = 400, max_sentences: int = 3) -> str:
+    """1-`max_sentences` sentences of the lead source's language, in source order, within `max_chars`; "" if none."""
+    if not texts or max_chars <= 0 or max_sentences <= 0:
+        return ""
+    language = _lang(texts[0].language)
+    tiers: list[list[_Candidate]] = [[] for _ in range(_TIERS)]
+    for source, item in enumerate(texts):
+        if _lang(item.language) != language:
+            continue  # no translation: a summary is in one language, the lead source's
+        for tier, found in zip(tiers, _candidates(item, source, language), strict=True):
+            tier.extend(found)
+    pool = next((tier for tier in tiers if tier), [])
+    if not pool:
+        return ""
+    order = lambda c: (c.source, c.position)  # noqa: E731 - the reading order of the sources
+    joiner = "" if language in {"zh", "ja"} else " "
+    chosen: list[_Candidate] = []
+    for candidate in sorted(pool, key=lambda c: (-c.score, c.source, c.position)):
+        if len(chosen) == max_sentences:
+            break
+        if any(_jaccard(candidate.keys, c.keys) >= _REDUNDANT for c in chosen):
+            continue
+        if _retells(candidate, chosen):
+            continue
+        trial = joiner.join(c.text for c in sorted([*chosen, candidate], key=order))
+        if len(trial) > max_chars:
+            if not chosen:
+                return _cut(candidate.text, max_chars, language)  # the best sentence alone is too long
+            continue
+        chosen.append(candidate)
+    return joiner.join(c.text for c in sorted(chosen, key=order))
