@@ -15,6 +15,7 @@ from pathlib import Path
 from bot import __version__
 from bot.config import Config, Settings, describe, load_config, load_settings
 from bot.errors import BotError
+from bot.facts import load_gazetteer
 from bot.fetch import Fetcher, FetchLimits
 from bot.pipeline import CycleReport, FeedOutcome, Poller
 from bot.replay import dumps, replay
@@ -105,6 +106,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     db = Database(settings.database_url)
     try:
         db.check_schema()
+        gazetteer = load_gazetteer()
         with db.unit_of_work() as uow:
             uow.feeds.sync(config.feeds, utc_now())
         limits = FetchLimits(
@@ -116,7 +118,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 
         async def cycle() -> CycleReport:
             async with Fetcher(limits, concurrency=config.defaults.concurrency) as fetcher:
-                poller = Poller(config, db, fetcher, utc_now)
+                poller = Poller(config, db, fetcher, utc_now, gazetteer)
                 return await poller.run_cycle(progress=_progress)
 
         print(f"polling due feeds of {config.source} into {db.url_for_display}", flush=True)
@@ -137,7 +139,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         db = Database(args.db or sqlite_url(Path(scratch) / "replay.sqlite3"))
         try:
             db.upgrade()
-            for record in replay(config, args.paths, db, utc_now()):
+            for record in replay(config, args.paths, db, utc_now(), load_gazetteer()):
                 print(dumps(record), flush=False)
             sys.stdout.flush()
         finally:

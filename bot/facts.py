@@ -33,10 +33,11 @@ Rules, with their reasons:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -116,11 +117,9 @@ class Gazetteer:
     """Places and organisations with one compiled matcher. Build with load_gazetteer or Gazetteer.build."""
 
     entries: tuple[GazetteerEntry, ...]
-    ignore: tuple[str, ...] = ()
-    pattern: re.Pattern[str] = field(default=re.compile(r"(?!)"), compare=False, repr=False)
-    by_key: Mapping[str, _Alias | None] = field(
-        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
-    )
+    ignore: tuple[str, ...]
+    pattern: re.Pattern[str] = field(compare=False, repr=False)
+    by_key: Mapping[str, _Alias | None] = field(compare=False, repr=False)
 
     @classmethod
     def build(
@@ -166,6 +165,8 @@ class Gazetteer:
         raise KeyError(name)
 
 
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _LATIN_LETTER = "a-z0-9à-ɏ"
 _SPACE_CJK = r"\s*"  # Korean spacing varies; Chinese has none
 _SPACE_LATIN = r"\s+"
@@ -203,12 +204,12 @@ def _case_ok(found: str, rule: str) -> bool:
     return True
 
 
-def _units(alias: str, latin: bool) -> list[str]:
+def _units(alias: str) -> list[str]:
     """Regex pieces of an alias, one per character; spaces and punctuation variants folded."""
     units: list[str] = []
+    space = _SPACE_CJK if _HANGUL.search(alias) or _HAN.search(alias) else _SPACE_LATIN
     for ch in alias.lower().strip():
         if ch.isspace():
-            space = _SPACE_LATIN if latin else _SPACE_CJK
             if not units or units[-1] != space:
                 units.append(space)
         elif ch in "'’‘":
@@ -231,7 +232,7 @@ def _compile_matcher(latin: Iterable[str], cjk: Iterable[str]) -> re.Pattern[str
     for is_latin, aliases in ((True, latin), (False, cjk)):
         for alias in aliases:
             node = tries[is_latin]
-            for unit in _units(alias, is_latin):
+            for unit in _units(alias):
                 node = node.setdefault(unit, {})
             node[_END] = {}
     branches: list[str] = []
@@ -303,9 +304,6 @@ class _FileModel(BaseModel):
     places: list[_EntryModel]
     organisations: list[_OrganisationModel] = []
 
-
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 
 
 def load_gazetteer(path: Path | None = None) -> Gazetteer:
@@ -402,10 +400,8 @@ def _describe(err: Mapping[str, Any], data: Any) -> str:
     if len(loc) >= 2 and loc[0] in ("places", "organisations") and isinstance(loc[1], int):
         section, index = loc[0], loc[1]
         name = None
-        try:
+        with contextlib.suppress(KeyError, IndexError, TypeError, AttributeError):
             name = data[section][index].get("name")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            pass
         label = f"{section}[{index}]" + (f" {name!r}" if name else "") + ": "
         loc = loc[2:]
     path = ".".join(str(part) for part in loc)
@@ -444,8 +440,9 @@ _CUE = re.compile(
 )
 _SENTENCE_END = re.compile(r"[。！？!?]|\.(?=[\s\"”’')\]]|$)|\n")
 _ABBREVIATIONS = frozenset(
-    "mr ms mrs dr st no jan feb mar apr jun jul aug sep sept oct nov dec vs gen lt col sgt gov sen rep".split()
-)
+    ["mr", "ms", "mrs", "dr", "st", "no", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
+     "oct", "nov", "dec", "vs", "gen", "lt", "col", "sgt", "gov", "sen", "rep"]
+)  # fmt: skip
 _SENTENCE_REACH = 400  # characters each way: a cue further away belongs to another statement
 
 
@@ -633,7 +630,7 @@ def _range(low: float | None, high: float | None) -> tuple[int, int] | None:
         return None
     if high is None:
         high = low
-    if low < 10 <= 100 <= high and low < high / 10:
+    if low < 10 and high >= 100:
         low *= 10 ** (len(str(int(high))) - 1)
     low_i, high_i = sorted((int(low), int(high)))
     if low_i < _MIN_COUNT or high_i >= _MAX_COUNT:
@@ -738,7 +735,7 @@ _WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday":
              "sunday": 6, "월": 0, "화": 1, "수": 2, "목": 3, "금": 4, "토": 5, "일": 6, "一": 0, "二": 1,
              "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}  # fmt: skip
 
-_Resolver = Callable[["re.Match[str]", date], "str | None"]
+_Resolver = Callable[[re.Match[str], date], str | None]
 
 
 def _iso(day: date) -> str:
@@ -927,7 +924,7 @@ _DATE_RULES: tuple[tuple[re.Pattern[str], _Resolver], ...] = (
      _bare_day),
     (re.compile(r"(?<![\d.月年号號])(?P<day>\d{1,2})\s*日(?![本元币幣圆圓内內])"), _bare_day),
     (re.compile(r"(?i:yesterday)\b|(?i:last\s+night)\b|어젯밤|어제|昨天|昨日|昨晚|昨夜"), _days_back(1)),
-    (re.compile(r"(?i:the\s+day\s+before\s+yesterday)|그저께|그제|前天"), _days_back(2)),
+    (re.compile(r"(?i:the\s+day\s+before\s+yesterday)|그저께|前天"), _days_back(2)),
     (re.compile(r"\b(?i:last\s+month)\b|지난\s?달|上个?月|上個月"), _months_back(1)),
     (re.compile(r"\b(?i:this\s+month)\b|이달|이번\s?달|本月"), _months_back(0)),
     (re.compile(rf"{_NOT_FUTURE}(?<![\d.])(?P<mon>\d{{1,2}})\s*월(?!\s*\d)"), _mon_only),
@@ -948,8 +945,8 @@ _DATE_RULES: tuple[tuple[re.Pattern[str], _Resolver], ...] = (
 def _reference_date(published: datetime, language: str) -> date:
     """The publication day in the zone where the language's outlets write ('어제' is Seoul's yesterday)."""
     if published.tzinfo is None:
-        published = published.replace(tzinfo=timezone.utc)
-    zone = _ZONES.get(language.lower().split("-")[0].split("_")[0], timezone.utc)
+        published = published.replace(tzinfo=UTC)
+    zone = _ZONES.get(language.lower().split("-")[0].split("_")[0], UTC)
     return published.astimezone(zone).date()
 
 

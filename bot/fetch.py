@@ -2,7 +2,9 @@
 
 Conditional GET, bounded redirects followed by hand (each hop seen, no redirect body read), one
 deadline for a whole request, and a cap on the decoded body counted while streaming. Every failure
-becomes a FeedError with a short, stable `kind`; no httpx exception leaves this module.
+becomes a FeedError with a short, stable `kind`; no httpx exception leaves this module:
+timeout, too-large, redirect-loop, http-<status>, gone (FeedGone, 410 on a feed), tls,
+network (DNS, refused, reset, protocol, unsupported Content-Encoding; the detail says which), bad-url.
 """
 
 from __future__ import annotations
@@ -97,9 +99,7 @@ class Fetcher:
             await self._client.aclose()
             self._client = None
 
-    async def fetch(
-        self, feed: str, url: str, etag: str | None = None, last_modified: str | None = None
-    ) -> Fetched:
+    async def fetch(self, feed: str, url: str, etag: str | None = None, last_modified: str | None = None) -> Fetched:
         """GET a feed, conditionally when validators are given. Raises FeedError (FeedGone on 410)."""
         headers = {"Accept": _FEED_ACCEPT}
         if etag:
@@ -156,9 +156,7 @@ class Fetcher:
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise _transport_error(feed, url, exc) from exc
 
-    async def _follow(
-        self, client: httpx.AsyncClient, feed: str, url: str, headers: dict[str, str]
-    ) -> _Answer:
+    async def _follow(self, client: httpx.AsyncClient, feed: str, url: str, headers: dict[str, str]) -> _Answer:
         request = client.build_request("GET", url, headers=headers)
         hops: list[int] = []
         while True:

@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 from bot.config import Config
 from bot.domain import Feed, FeedState, Item
 from bot.errors import FeedError, FeedGone
+from bot.facts import Gazetteer
 from bot.fetch import Fetcher
 from bot.match import CompiledTopic, compile_topics, match_item
 from bot.parse import normalize_title, parse_feed
 from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
-from bot.storage.repositories import UnitOfWork
+from bot.storage.unit_of_work import UnitOfWork
+from bot.stories import StoryRules, assign_story
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ class IngestedItem:
     topics: tuple[str, ...]
     duplicate_of: str | None
     item_id: int | None
+    story_id: int | None = None
+    story_created: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class FeedOutcome:
     duplicates: int = 0
     error: str | None = None
     malformed: str | None = None
+    new_stories: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +69,10 @@ def ingest_items(
     feed: Feed,
     topics: Sequence[CompiledTopic],
     config: Config,
+    rules: StoryRules,
+    now: datetime,
 ) -> list[IngestedItem]:
-    """Match each item to topics and store it unless it repeats a stored item; return what happened to each."""
+    """Match each item to topics, store it unless it repeats a stored item, and put matched ones into stories."""
     window = timedelta(days=config.defaults.dedupe_window_days)
     results: list[IngestedItem] = []
     for item in items:
@@ -75,13 +82,27 @@ def ingest_items(
             item, feed_name=feed.name, title_key=title_key, since=item.published - window
         )
         if original is not None:
-            results.append(IngestedItem(item, matched, original, None))
+            results.append(IngestedItem(item, matched, original, None, uow.stories.story_of_link(original)))
             continue
         # Items that match no topic are kept only as dedupe keys: their text is never read again.
         stored = item if matched else replace(item, summary="", content="")
         item_id = uow.items.add(stored, title_key=title_key, topics=matched)
-        results.append(IngestedItem(item, matched, None, item_id))
+        if not matched:
+            results.append(IngestedItem(item, matched, None, item_id))
+            continue
+        change = assign_story(uow, item_id, item, matched, rules, now)
+        results.append(IngestedItem(item, matched, None, item_id, change.story_id, change.created))
     return results
+
+
+def story_rules(config: Config, gazetteer: Gazetteer) -> StoryRules:
+    """The story step's settings from the configuration."""
+    return StoryRules(
+        gazetteer=gazetteer,
+        actions=config.actions,
+        window=timedelta(days=config.defaults.story_window_days),
+        followup_window=timedelta(days=config.defaults.followup_window_days),
+    )
 
 
 def _body_hash(body: bytes) -> str:
@@ -91,8 +112,9 @@ def _body_hash(body: bytes) -> str:
 class Poller:
     """Runs polling cycles over the configured feeds; holds only what was passed in."""
 
-    def __init__(self, config: Config, db: Database, fetcher: Fetcher, clock: Clock) -> None:
+    def __init__(self, config: Config, db: Database, fetcher: Fetcher, clock: Clock, gazetteer: Gazetteer) -> None:
         self.config = config
+        self.rules = story_rules(config, gazetteer)
         self.db = db
         self.fetcher = fetcher
         self.clock = clock
@@ -142,7 +164,7 @@ class Poller:
                 content_type=fetched.content_type,
             )
             with self.db.unit_of_work() as uow:
-                results = ingest_items(uow, parsed.items, feed, self.topics, self.config)
+                results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now)
                 uow.feeds.record_fetched(
                     feed.name, now, next_check_at=next_at, etag=fetched.etag,
                     last_modified=fetched.last_modified, body_hash=body_hash, new_url=new_url,
@@ -162,6 +184,7 @@ class Poller:
         return FeedOutcome(
             feed.name, "ok", new_items=len(new), matched_items=sum(1 for r in new if r.topics),
             duplicates=len(results) - len(new), malformed=parsed.malformed,
+            new_stories=sum(1 for r in new if r.story_created),
         )
 
     def _record_failure(self, feed: Feed, state: FeedState, exc: FeedError) -> FeedOutcome:

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
-from bot.domain import Feed, Item
+from bot.domain import Feed, Item, Story
 from bot.errors import BotError, FeedError
+from bot.facts import Gazetteer
 from bot.language import guess_language
 from bot.match import compile_topics
 from bot.parse import parse_feed
-from bot.pipeline import IngestedItem, ingest_items
+from bot.pipeline import IngestedItem, ingest_items, story_rules
 from bot.storage.db import Database
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".feed")
@@ -66,8 +67,10 @@ def load_file(path: Path, config: Config, fetched: datetime) -> ReplayFile:
     return ReplayFile(path, feed, items, parsed.malformed)
 
 
-def replay(config: Config, paths: Sequence[str | Path], db: Database, fetched: datetime) -> Iterator[dict[str, Any]]:
-    """Yield one record per item, in published-time order across all files, after storing it in `db`."""
+def replay(
+    config: Config, paths: Sequence[str | Path], db: Database, fetched: datetime, gazetteer: Gazetteer
+) -> Iterator[dict[str, Any]]:
+    """Yield one record per item, in published-time order across all files, then one per story touched."""
     files: list[ReplayFile] = []
     for path in feed_files(paths):
         try:
@@ -75,6 +78,8 @@ def replay(config: Config, paths: Sequence[str | Path], db: Database, fetched: d
         except FeedError as exc:
             yield {"type": "error", "file": str(path), "error": exc.reason}
     topics = compile_topics(config.topics)
+    rules = story_rules(config, gazetteer)
+    story_ids: dict[int, None] = {}
     queue = sorted(
         ((item, f.feed, n) for f in files for n, item in enumerate(f.items)),
         key=lambda entry: (entry[0].published, entry[1].name, entry[2]),
@@ -83,8 +88,12 @@ def replay(config: Config, paths: Sequence[str | Path], db: Database, fetched: d
         # The replayed files are this database's feeds (a scratch database: see --db in the README).
         uow.feeds.sync([f.feed for f in files], fetched)
         for item, feed, _ in queue:
-            for result in ingest_items(uow, [item], feed, topics, config):
+            for result in ingest_items(uow, [item], feed, topics, config, rules, fetched):
+                if result.story_id is not None:
+                    story_ids[result.story_id] = None
                 yield item_record(result)
+        for story_id in sorted(story_ids):
+            yield story_record(uow.stories.get(story_id))
 
 
 def item_record(result: IngestedItem) -> dict[str, Any]:
@@ -98,6 +107,35 @@ def item_record(result: IngestedItem) -> dict[str, Any]:
         "published": item.published.isoformat(),
         "topics": list(result.topics),
         "duplicate_of": result.duplicate_of,
+        "story": result.story_id,
+    }
+
+
+def story_record(story: Story) -> dict[str, Any]:
+    """The stable JSON shape of one story (documented in the README)."""
+    facts = story.facts
+    return {
+        "type": "story",
+        "id": story.id,
+        "title": story.title,
+        "summary": story.summary,
+        "facts": {
+            "count": facts.count_text or None,
+            "count_low": facts.count_low,
+            "count_high": facts.count_high,
+            "places": list(facts.places),
+            "dates": list(facts.dates),
+            "reporters": list(facts.reporters),
+            "outlets": facts.outlets,
+        },
+        "urgency": story.urgency.value,
+        "topics": list(story.topics),
+        "follow_up_of": story.follow_up_of,
+        "sources": [
+            {"feed": s.feed, "title": s.title, "link": s.link, "published": s.published.isoformat()}
+            for s in story.sources
+        ],
+        "actions": [{"id": a.id, "title": a.title, "text": a.text, "url": a.url} for a in story.actions],
     }
 
 

@@ -294,7 +294,8 @@ _CREDIT_RULES: tuple[_Rule, ...] = (
     # "图们" (Tumen) starts with 图 too, so only credit forms with 图 are listed, never 图 alone.
     _rule(
         r"图片来源|图源|图片来自|图片提供|图片由|^\W*图\s?[/／:：]|摄影\s?[:：/／]|摄\s?[:：]|^\W*(?:资料)?图为"
-        r"|资料图|视觉中国|图虫创意|配图"
+        r"|资料图片?\s?[:：]?|视觉中国|图虫创意|配图"
+        r"|[/／]\s?(?:路透社?|法新社|美联社|新华社|盖蒂图片社?|东方IC|视觉中国|韩联社)"
     ),
 )
 
@@ -326,13 +327,16 @@ _RULES: tuple[_Rule, ...] = (
         r"\bshare (?:this|the) (?:article|story|page|post|link)\b|\bshare (?:on|to|via|with) (?:facebook"
         r"|twitter|x|whatsapp|linkedin|telegram|reddit|email|e-mail|messenger|line|kakao\w*)\b|\b(?:copy|copied)"
         r" (?:the )?link\b|\blink copied\b|\bfollow us (?:on|at)\b|\b(?:download|get) (?:our|the) app\b"
+        r"|\b(?:email|e-mail|tweet|follow|message) (?:him|her|them|us|me) (?:here|at|on)\b"
+        r"|\blike us on facebook\b|\bshare this (?:story|article)\b"
     ),
     _rule(
         r"(?:이\s?기사를|기사를)\s?공유|공유\s?하기|URL\s?복사|링크\s?복사|카카오(?:톡)?\s?(?:공유|보내기)"
         r"|페이스북\s?공유|트위터\s?공유|(?:카카오톡|카톡).{0,10}제보|제보\s?하기"
     ),
     _rule(
-        r"分享(?:到|至)|微信扫(?:一扫|码)|扫(?:描|一扫)?(?:二维码|码)|关注(?:我们|公众号|微信)|长按(?:识别|二维码)"
+        r"分享(?:到|至)|微信扫(?:一扫|码)|扫(?:描|一扫)?(?:二维码|码)|关注我们的?(?:微信|公众号|微博|账号|频道|网站)"
+        r"|(?:请|欢迎)关注|关注(?:公众号|微信号)|长按(?:识别|二维码)"
         r"|下载(?:客户端|app)|打开(?:app|客户端)"
     ),
     # Newsletter sign-ups.
@@ -352,7 +356,9 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _rule(r"^\W*\d*\s*comments?\s*(?:\(\d+\)|\d+)?\s*(?:[-–—:|].*)?$"),
     _rule(r"^\W*댓글\W*\d*\W*$|댓글\s?(?:쓰기|달기|작성하기|보기|입력|운영\s?원칙|정책)|로그인.{0,10}댓글"),
-    _rule(r"发表评论|我要评论|查看评论|评论区|条评论|暂无评论|登录.{0,6}评论|^\W*评论\W*\d*\W*$"),
+    # "拒绝发表评论" (declined to comment) is news: the prompts are short labels.
+    _rule(r"发表评论|我要评论|查看评论|评论区|条评论|暂无评论|登录.{0,6}评论", 12),
+    _rule(r"^\W*评论\W*\d*\W*$"),
     # Advertisement markers.
     _rule(
         r"^\W*(?:advertisement|advertising|ads?|sponsored(?: content| post)?|paid (?:content|post|partnership)"
@@ -441,8 +447,8 @@ _END_MIN_KEPT = 200  # an end marker counts only after this much article text, s
 def _is_ui_line(unit: str) -> bool:
     """Whether `unit` is a short line made only of navigation/sharing words and numbers."""
     tokens = _UI_TOKEN.findall(unit.lower())
-    if not tokens or len(tokens) > _UI_MAX_TOKENS:
-        return False
+    if not tokens or len(tokens) > _UI_MAX_TOKENS or all(t.isdigit() for t in tokens):
+        return False  # "1." numbering a list is not furniture
     return all(t in _UI_WORDS or t.isdigit() for t in tokens)
 
 
@@ -474,7 +480,8 @@ def _is_caption(sentences: Sequence[str]) -> bool:
         return False
     last = _clean(sentences[-1])
     credit = "©" in last or "ⓒ" in last or any(rule.pattern.search(last) for rule in _CREDIT_RULES)
-    return credit or bool(_CAPTION_START.match(sentences[0]))
+    # A credit that opens the last sentence is followed by article text (flattened), not a caption's end.
+    return (credit and not _after_credit(last)) or bool(_CAPTION_START.match(sentences[0]))
 
 
 def _is_end_marker(unit: str) -> bool:
@@ -495,7 +502,8 @@ def _join_sentences(sentences: Sequence[str]) -> str:
 # A link to the rest of the article glued to the end of a teaser's last sentence ("... in France Continue
 # reading...", "… [+1234 chars]"): cut off, the sentence kept.
 _TAIL_LINK = re.compile(
-    r"\s*(?:(?:continue reading|read more|keep reading|read the full (?:story|article))\s*(?:\.{2,}|…|»|›|→|>>)?"
+    r"\s*(?:(?:continue reading|read more|keep reading|read the full (?:story|article)|(?:kindly )?share this "
+    r"(?:story|article))\s*(?:\.{2,}|…|»|›|→|>>)?"
     r"|기사\s?더\s?보기|더\s?보기|전문\s?보기|阅读全文|查看全文|展开全文|\[(?:…|\.{3}|\+\d+ chars)\])\s*$",
     re.IGNORECASE,
 )
@@ -506,9 +514,34 @@ def _untail(sentence: str) -> str:
     return _TAIL_LINK.sub("", sentence).strip()
 
 
+_BLOCK_SENTENCES = 6  # a banner or caption block is short; a longer paragraph is flattened article text
+# A credit inside a sentence means a caption (and often the headline) was flattened into the text before
+# the article's first words; up to this far in, what precedes the credit is taken for that page furniture.
+_CREDIT_PREFIX = 400
+_RESCUED_MIN = 40  # what follows a credit must be this long to be a sentence of the article
+
+
+def _after_credit(sentence: str) -> str:
+    """The text after photo credits that open `sentence` (a caption flattened into the text), else ''."""
+    rest = sentence
+    for _ in range(3):
+        ends = [
+            m.end()
+            for rule in _CREDIT_RULES
+            if (m := rule.pattern.search(rest)) and 0 < m.end() <= _CREDIT_PREFIX
+        ]
+        if not ends:
+            break
+        rest = rest[max(ends) :].lstrip(" )]）】|,;:-—–")
+    if rest == sentence or len(rest) < _RESCUED_MIN or is_clutter(rest):
+        return ""
+    return rest
+
+
 def strip_clutter(text: str) -> str:
     """`text` without clutter paragraphs and sentences, the rest in order, one paragraph per line."""
     paragraphs = _paragraphs(text, "en")
+    several = len(paragraphs) > 1
     kept: list[str] = []
     kept_chars = 0
     for paragraph in paragraphs:
@@ -516,31 +549,35 @@ def strip_clutter(text: str) -> str:
         if not sentences:
             continue
         flags = [is_clutter(s) for s in sentences]
-        ended = kept_chars >= _END_MIN_KEPT and any(
-            f and _is_end_marker(s) for s, f in zip(sentences, flags, strict=True)
-        )
-        if ended:
-            # Keep what precedes the marker in this paragraph, then stop: the article is over.
-            head: list[str] = []
-            for sentence, flag in zip(sentences, flags, strict=True):
-                if flag and _is_end_marker(sentence):
-                    break
-                if not flag:
-                    head.append(sentence)
-            if head:
-                kept.append(_join_sentences(head))
-            break
-        if len(paragraphs) > 1 and _is_caption(sentences):
+        block = len(sentences) <= _BLOCK_SENTENCES
+        if block and kept_chars >= _END_MIN_KEPT and flags[0] and _is_end_marker(sentences[0]):
+            break  # the article is over: bios, promotions and related links follow
+        if several and _is_caption(sentences):
             continue  # a caption among paragraphs: "... city of Dandong in September. Name / AFP via Getty"
-        if len(paragraphs) > 1 and any(f and _is_banner(s) for s, f in zip(sentences, flags, strict=True)):
+        if several and block and any(f and _is_banner(s) for s, f in zip(sentences, flags, strict=True)):
             continue  # a banner's other sentences ("These tools count visitors") are banner text too
-        if sum(flags) * 2 > len(sentences):
-            continue  # mostly banner text: its remaining sentences belong to the banner too
-        rest = [s for s, f in zip(sentences, flags, strict=True) if not f]
-        if rest:
-            joined = _join_sentences(rest)
-            kept.append(joined)
-            kept_chars += len(joined)
+        if block and sum(flags) * 2 > len(sentences):
+            continue  # mostly clutter: its remaining sentences belong to the same widget
+        out: list[str] = []
+        ended = False
+        for sentence, flag in zip(sentences, flags, strict=True):
+            if not flag:
+                out.append(sentence)
+                kept_chars += len(sentence)
+                continue
+            if kept_chars >= _END_MIN_KEPT and _is_end_marker(sentence):
+                ended = True
+                break
+            rescued = _after_credit(sentence)
+            if rescued:
+                if out:
+                    kept_chars -= len(out.pop())  # the caption that this credit closed
+                out.append(rescued)
+                kept_chars += len(rescued)
+        if out:
+            kept.append(_join_sentences(out))
+        if ended:
+            break
     return "\n".join(kept)
 
 
@@ -567,6 +604,11 @@ _DATELINES: tuple[re.Pattern[str], ...] = (
         r"(?:[（(][^）)]{0,30}[）)])?\s*"
     ),
     re.compile(r"^本报讯\s*(?:[（(][^）)]{0,30}[）)])?\s*"),
+    # A page's timestamp flattened into the text: "Updated: 0:00 The Chinese regime ..."
+    re.compile(
+        rf"^(?i:updated|published|posted|last updated)\s*:?\s*(?:(?:\d{{1,2}}:\d{{2}}|\d{{1,4}}|(?i:{_MONTH})"
+        r"|(?i:[ap]\.?m\.?|et|gmt|utc|kst|bst|edt|est))[\s,./-]*)*"
+    ),
 )
 
 
@@ -724,6 +766,19 @@ def _cut(text: str, max_chars: int, language: str) -> str:
 _TIERS = 3  # proper sentences, then unterminated ones, then over-long ones: each used only if all before are empty
 
 
+_TITLE_MIN = 12  # shorter titles ("t", "News") are too common to be cut from the start of a sentence
+
+
+def _opens_with(sentence: str, title_norm: str) -> bool:
+    """Whether `sentence` starts with the (lower-case) title as whole words and goes on after it."""
+    return (
+        len(title_norm) >= _TITLE_MIN
+        and len(sentence) > len(title_norm)
+        and sentence.lower().startswith(title_norm)
+        and not sentence[len(title_norm)].isalnum()
+    )
+
+
 def _candidates(item: SummaryInput, source: int, language: str) -> list[list[_Candidate]]:
     """Usable sentences of one input by tier: ending properly; unterminated; longer than sane (to be cut)."""
     title_keys = _keys(item.title, language)
@@ -732,6 +787,9 @@ def _candidates(item: SummaryInput, source: int, language: str) -> list[list[_Ca
     tiers: list[list[_Candidate]] = [[] for _ in range(_TIERS)]
     for raw in split_sentences(strip_clutter(item.body), language):
         sentence = _strip_dateline(raw)
+        while _opens_with(sentence, title_norm):
+            # The headline flattened into the first sentence ("Title Lead sentence."): the alert shows it.
+            sentence = _strip_dateline(sentence[len(title_norm) :].lstrip(" :-—–|"))
         if not _usable(sentence, language):
             continue
         keys = _keys(sentence, language)

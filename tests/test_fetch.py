@@ -61,9 +61,7 @@ def test_second_request_with_etag_is_not_modified(feed_server: FeedServer) -> No
     feed_server.add("/desk.xml", RSS, etag='"v1"', last_modified=LAST_MODIFIED)
     first = fetch(feed_server.url("/desk.xml"))
 
-    second = fetch(
-        feed_server.url("/desk.xml"), etag=first.etag or "", last_modified=first.last_modified or ""
-    )
+    second = fetch(feed_server.url("/desk.xml"), etag=first.etag or "", last_modified=first.last_modified or "")
 
     assert second.not_modified and second.status == 304 and second.body == b""
     assert (second.etag, second.last_modified) == ('"v1"', LAST_MODIFIED)
@@ -261,7 +259,7 @@ def test_user_agent_and_accept_are_sent(feed_server: FeedServer) -> None:
 def test_concurrent_fetches_are_bounded_by_the_semaphore(feed_server: FeedServer) -> None:
     paths = [f"/feed{n}.xml" for n in range(6)]
     for path in paths:
-        feed_server.add(path, RSS, delay=0.15)
+        feed_server.add(path, RSS, delay=0.1)
 
     async def go() -> list[Fetched]:
         async with Fetcher(LIMITS, concurrency=2) as fetcher:
@@ -304,9 +302,7 @@ def test_gzip_helper_really_compresses(feed_server: FeedServer) -> None:
 
     async def raw() -> tuple[bytes, str]:
         reader, writer = await asyncio.open_connection("127.0.0.1", feed_server.port)
-        writer.write(
-            b"GET /zipped.xml HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
-        )
+        writer.write(b"GET /zipped.xml HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n")
         data = await reader.read()
         writer.close()
         head, _, body = data.partition(b"\r\n\r\n")

@@ -141,12 +141,15 @@ def test_external_entity_in_utf16_is_defused_too(secret: Path) -> None:
     assert parsed.items[0].title.startswith("Wide")
 
 
-def test_a_body_naming_a_local_file_is_not_read(secret: Path) -> None:
+def test_a_body_naming_a_local_file_is_not_read(tmp_path: Path) -> None:
+    # feedparser.parse(bytes) opens the bytes as a path when such a file exists.
+    local = tmp_path / "local-feed.xml"
+    local.write_bytes(rss("<item><title>TOP-SECRET local item</title><link>https://desk.example/1</link></item>"))
+
     with pytest.raises(FeedError) as caught:
-        parse(str(secret).encode())
+        parse(str(local).encode())
 
     assert caught.value.kind == "not-a-feed"
-    assert "TOP-SECRET" not in str(caught.value)
 
 
 def _linear_bomb(where: str) -> bytes:

@@ -83,7 +83,7 @@ def alembic_config(url: str) -> Config:
 
 def test_upgraded_database_passes_the_schema_check(database: Database) -> None:
     database.check_schema()
-    assert database.current_revision() == "0001"
+    assert database.current_revision() == database.head_revision() == "0002"
 
 
 def test_empty_database_fails_the_schema_check_with_the_fix(database_url: str) -> None:
@@ -93,7 +93,7 @@ def test_empty_database_fails_the_schema_check_with_the_fix(database_url: str) -
         with pytest.raises(SchemaError) as raised:
             db.check_schema()
         message = str(raised.value)
-        assert "is at revision none, code needs 0001" in message
+        assert "is at revision none, code needs 0002" in message
         assert "run `advocacy-bot db upgrade`" in message
         db.upgrade()
         db.check_schema()
@@ -127,7 +127,7 @@ def test_models_and_migration_agree(database: Database, database_url: str) -> No
             extended = MetaData()
             for table in Base.metadata.tables.values():
                 table.to_metadata(extended)
-            Table("stories", extended, Column("id", Integer, primary_key=True))
+            Table("not_in_the_migrations", extended, Column("id", Integer, primary_key=True))
             diffs = compare_metadata(context, extended)
             assert [diff[0] for diff in diffs] == ["add_table"]
     finally:
@@ -540,22 +540,22 @@ LATER_REVISION = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9999"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table("stories", sa.Column("id", sa.Integer(), primary_key=True))
+    op.create_table("later_stories", sa.Column("id", sa.Integer(), primary_key=True))
     with op.batch_alter_table("items") as batch:
-        batch.create_foreign_key("fk_items_story_id_stories", "stories", ["story_id"], ["id"])
+        batch.create_foreign_key("fk_items_story_id_later_stories", "later_stories", ["story_id"], ["id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("items") as batch:
-        batch.drop_constraint("fk_items_story_id_stories", type_="foreignkey")
-    op.drop_table("stories")
+        batch.drop_constraint("fk_items_story_id_later_stories", type_="foreignkey")
+    op.drop_table("later_stories")
 '''
 
 
@@ -573,12 +573,12 @@ def test_a_later_migration_rebuilding_items_keeps_their_topics(
         scripts,
         ignore=shutil.ignore_patterns("__pycache__"),
     )
-    (scripts / "versions" / "0002_later.py").write_text(LATER_REVISION)
+    (scripts / "versions" / "9999_later.py").write_text(LATER_REVISION)
 
     later = Database(database_url, script_location=str(scripts))
     try:
         later.upgrade()
-        assert later.current_revision() == "0002"
+        assert later.current_revision() == "9999"
         with later.unit_of_work() as uow:
             assert uow.items.get(item_id).topics == ("repatriation",)
             # Foreign keys are back on for ordinary work afterwards.

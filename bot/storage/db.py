@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from bot.errors import SchemaError
-from bot.storage.repositories import UnitOfWork
+from bot.storage.unit_of_work import UnitOfWork
 
 # How long a SQLite writer waits for another one to finish before failing with "database is locked".
 # Units of work are short (one feed's items), so this only matters when the disk stalls.

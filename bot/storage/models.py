@@ -111,8 +111,9 @@ class ItemRow(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     published_estimated: Mapped[bool] = mapped_column(Boolean)
-    # No foreign key yet: the stories table arrives in a later migration, which adds the constraint.
-    story_id: Mapped[int | None] = mapped_column(Integer)
+    # The story this item joined. No foreign key: adding one to an existing SQLite table means rebuilding
+    # it, and the pipeline always writes both in one transaction.
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ItemTopicRow(Base):
@@ -122,3 +123,45 @@ class ItemTopicRow(Base):
 
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
     topic: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class StoryRow(Base):
+    """A story: reports of one event grouped together, with what subscribers are told about it.
+
+    Facts, actions, topics and the clustering profile are JSON text: they are read and written whole,
+    never queried by their parts, and their shape belongs to the pure core (bot.domain, bot.cluster).
+    """
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(16))
+    topics: Mapped[str] = mapped_column(Text)
+    facts: Mapped[str] = mapped_column(Text)
+    actions: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    first_published: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_published: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    source_count: Mapped[int] = mapped_column(Integer)
+    # Bumped whenever what an alert shows changes (a new outlet, new facts): delivery edits sent alerts.
+    revision: Mapped[int] = mapped_column(Integer)
+    follow_up_of: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
+    profile: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoryKeyRow(Base):
+    """Inverted index from clustering keys (LSH bands, rare terms, entities) to recent stories."""
+
+    __tablename__ = "story_keys"
+    __table_args__ = (
+        # Candidate lookup: one key, its most recently seen stories first, inside the time window.
+        Index("ix_story_keys_key_last_published", "key", "last_published"),
+    )
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    last_published: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -301,13 +301,3 @@ class ItemRepository:
         rows = [(row, name) for row, name in results]
         topics = self._topics([row.id for row, _ in rows])
         return [StoredItem(row.id, _item(row, name), topics[row.id], row.story_id) for row, name in rows]
-
-
-class UnitOfWork:
-    """The repositories of one transaction. Built by Database.unit_of_work, which commits or rolls back."""
-
-    def __init__(self, session: Session) -> None:
-        # The session is for repositories in bot.storage; code outside uses the repositories.
-        self.session = session
-        self.feeds = FeedRepository(session)
-        self.items = ItemRepository(session)

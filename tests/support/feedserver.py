@@ -15,15 +15,17 @@ stops it afterwards. Register what each path answers, then point the code under 
     feed_server.url("/bbc.xml")      -> "http://127.0.0.1:<port>/bbc.xml"   (feed_server.port alone too)
     feed_server.requests             -> [(target, {lowercased header: value}), ...] in arrival order
     feed_server.hits("/bbc.xml")     -> how many requests asked for that path
-    feed_server.max_in_flight        -> the most requests ever handled at the same time
+    feed_server.max_in_flight        -> the most requests ever received and not yet answered at once
 
 `add` answers 304 when If-None-Match matches its etag, or (without If-None-Match) when
 If-Modified-Since is not older than its last_modified, as RFC 9110 says. `delay` on `add` holds the
-answer back, which makes concurrency visible. Unknown paths answer 404.
+answer back (counted as in flight meanwhile), which makes concurrency visible. Unknown paths
+answer 404.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip as gzip_module
 import http.server
 import socket
@@ -150,9 +152,7 @@ class FeedServer:
         extra = tuple((headers or {}).items())
         self._route(path, _Static(body, content_type, etag, last_modified, gzip, delay, extra))
 
-    def fail(
-        self, path: str, status: int = 500, body: bytes = b"", headers: dict[str, str] | None = None
-    ) -> None:
+    def fail(self, path: str, status: int = 500, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         """Answer `status` with `body` (a short text when empty)."""
         text = body or f"status {status}\n".encode()
         self._route(path, _Failure(status, text, tuple((headers or {}).items())))
@@ -248,12 +248,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
             route = state.routes.get(urlsplit(self.path).path)
         try:
-            self._answer(route, headers)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout or a size cap): exactly what some tests provoke
+            # Held before any byte of the answer goes out: a client that saw its answer and sent the
+            # next request must not find this one still counted.
+            stopping = isinstance(route, _Static) and route.delay > 0 and state.closing.wait(route.delay)
         finally:
             with state.lock:
                 state.in_flight -= 1
+        if stopping:
+            return
+        # The client may hang up midway (a timeout, a size cap): exactly what some tests provoke.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._answer(route, headers)
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # keep test output clean
@@ -278,9 +283,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             case _Reset():
                 self._reset(route)
 
-    def _simple(
-        self, status: int, body: bytes, content_type: str, extra: tuple[tuple[str, str], ...] = ()
-    ) -> None:
+    def _simple(self, status: int, body: bytes, content_type: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         for name, value in extra:
@@ -290,8 +293,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _static(self, route: _Static, headers: dict[str, str]) -> None:
-        if route.delay and self.state.closing.wait(route.delay):
-            return
         validators = tuple(
             (name, value)
             for name, value in (("ETag", route.etag), ("Last-Modified", route.last_modified))

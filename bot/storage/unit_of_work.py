@@ -1,0 +1,19 @@
+"""The repositories of one transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.storage.repositories import FeedRepository, ItemRepository
+from bot.storage.stories import StoryRepository
+
+
+class UnitOfWork:
+    """The repositories of one transaction. Built by Database.unit_of_work, which commits or rolls back."""
+
+    def __init__(self, session: Session) -> None:
+        # The session is for repositories in bot.storage; code outside uses the repositories.
+        self.session = session
+        self.feeds = FeedRepository(session)
+        self.items = ItemRepository(session)
+        self.stories = StoryRepository(session)
