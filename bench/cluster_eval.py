@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,7 +64,7 @@ def _pairs(n: int) -> int:
     return n * (n - 1) // 2
 
 
-def cluster_pair_score(predicted: Sequence[int], gold: Sequence[str]) -> Score:
+def cluster_pair_score(predicted: Sequence[Hashable], gold: Sequence[Hashable]) -> Score:
     """Pairwise agreement of two labelings of the same items, from their contingency table."""
     cells = Counter(zip(predicted, gold, strict=True))
     return Score(
@@ -76,8 +76,11 @@ def cluster_pair_score(predicted: Sequence[int], gold: Sequence[str]) -> Score:
 
 _CAPS = re.compile(r"\b(?:[A-Z][\w'’.-]*\s+)*[A-Z][\w'’.-]*")
 _FUNCTION = frozenset(
-    "The A An In On At Of For And But Or To With By From As Is Are Was Were It Its He She They We I This That "
-    "These Those His Her Their Our After Before Why How What When Who Will Would Can Could New".split()
+    re.findall(
+        r"\w+",
+        "The A An In On At Of For And But Or To With By From As Is Are Was Were It Its He She They We I This "
+        "That These Those His Her Their Our After Before Why How What When Who Will Would Can Could New",
+    )
 )
 
 
@@ -91,9 +94,9 @@ def cheap_entities(text: str) -> frozenset[str]:
         for m in _CAPS.finditer(line):
             name = " ".join(w for w in m.group().split() if w not in _FUNCTION).strip(" .'’-")
             start = line[: m.start()].rstrip()
-            if not name or len(name) < 3 or (not start or start[-1] in ".!?:\"“"):
-                if len(name.split()) < 2:
-                    continue
+            sentence_start = not start or start[-1] in ".!?:\"“"
+            if len(name) < 3 or (sentence_start and len(name.split()) < 2):
+                continue  # a lone capitalised word opening a sentence is just a sentence opening
             found.add(name)
     return frozenset(sorted(found)[:24])
 

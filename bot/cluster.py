@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 import re
 import struct
 import unicodedata
@@ -67,6 +68,10 @@ BACKGROUND_ENTITIES = frozenset({"china", "north korea", "south korea", "korea",
 # cluster/reports.yaml, a1/a2, a3/a6, a4/a7) gives 0.61-0.83; two different reports of one event by two
 # outlets give under 0.06; one outlet's stories sharing its footer (b1, f1, g1) give 0.19-0.27.
 NEAR_COPY_JACCARD = 0.5
+# ...and their titles agree: pages of one site share banners and footers, which can outweigh two short
+# stories (fixture b1/f1/g1: titles 0.0-0.14). Copies keep their title words (a1/a2, a4/a7: 1.0); a copy
+# given a new title (a3/a6: 0.33) is left to the same-event test, which its shared words and facts pass.
+NEAR_COPY_TITLES = 0.5
 
 # Same event: score = 0.5 * min(1, words / LEX_FULL) + 0.5 * min(1, points / POINTS_FULL) >= JOIN_SCORE,
 # corroborated (below), and no contradiction. words: cosine of the two term sets. In the fixture, English
@@ -240,7 +245,8 @@ def estimated_jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
     """Share of equal MinHash values: estimates the Jaccard similarity of two shingle sets (0 if empty)."""
     if not a or not b or len(a) != len(b):
         return 0.0
-    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+    equal: int = sum(map(operator.eq, a, b))
+    return equal / len(a)
 
 
 # --- signatures ---------------------------------------------------------------------------------------------
@@ -253,6 +259,7 @@ class Signature:
     minhash: tuple[int, ...]  # NUM_PERM 32-bit values, or () when the text has no words
     terms: frozenset[str]  # stemmed content words; Hangul and Han character bigrams
     salient: tuple[str, ...]  # the most telling terms first (title words, names, long words): key candidates
+    title: frozenset[str]  # terms of the title: the one part of a page that is never boilerplate
     entities: frozenset[str]  # canonical names, as fact extraction spells them
     numbers: frozenset[int]  # people counts
     dates: frozenset[str]  # event dates, YYYY-MM-DD or YYYY-MM
@@ -308,6 +315,7 @@ def signature(
         minhash=_minhash(_shingles(reading.units, reading.han_units)),
         terms=frozenset(ranked),
         salient=tuple(ranked[:MAX_SALIENT]),
+        title=frozenset(sorted(reading.title_terms)[:MAX_SALIENT]),
         entities=frozenset(e.strip() for e in entities if e.strip()),
         numbers=frozenset(numbers),
         dates=frozenset(dates),
@@ -372,6 +380,7 @@ def _sig_to_dict(sig: Signature) -> dict[str, Any]:
         "minhash": "".join(f"{v:08x}" for v in sig.minhash),
         "terms": sorted(sig.terms),
         "salient": list(sig.salient),
+        "title": sorted(sig.title),
         "entities": sorted(sig.entities),
         "numbers": sorted(sig.numbers),
         "dates": sorted(sig.dates),
@@ -392,6 +401,7 @@ def _sig_from_dict(data: Mapping[str, Any]) -> Signature:
         minhash=tuple(int(packed[i : i + 8], 16) for i in range(0, len(packed), 8)),
         terms=frozenset(str(t) for t in data["terms"]),
         salient=tuple(str(t) for t in data["salient"]),
+        title=frozenset(str(t) for t in data["title"]),
         entities=frozenset(str(e) for e in data["entities"]),
         numbers=frozenset(int(n) for n in data["numbers"]),
         dates=frozenset(str(d) for d in data["dates"]),
@@ -500,6 +510,7 @@ class Evidence:
     """How two reports agree: copy likeness, shared words, names, counts, dates, and any contradiction."""
 
     jaccard: float
+    titles: float  # share of the shorter title's terms (background words aside) found in the other; 1 if none
     words: float  # cosine of the term sets; 0 between two pages of one outlet (their boilerplate is alike)
     entities: tuple[str, ...]  # shared specific entities
     background: tuple[str, ...]  # shared background entities
@@ -552,6 +563,11 @@ def _ratio(a: int, b: int) -> float:
     return max(a, b, 1) / max(min(a, b), 1)
 
 
+@lru_cache(maxsize=4096)
+def _fold(entities: frozenset[str]) -> frozenset[str]:
+    return frozenset(e.casefold() for e in entities)
+
+
 def compare(new: Signature, old: Signature, *, background: frozenset[str] = BACKGROUND_ENTITIES) -> Evidence:
     """How `new` agrees with `old` (not symmetric only in which side's names and values are reported)."""
     words = 0.0
@@ -559,7 +575,7 @@ def compare(new: Signature, old: Signature, *, background: frozenset[str] = BACK
     if new.terms and old.terms and not (new.outlet and new.outlet == old.outlet):
         words = len(new.terms & old.terms) / math.sqrt(len(new.terms) * len(old.terms))
 
-    old_folded = {e.casefold() for e in old.entities}
+    old_folded = _fold(old.entities)
     shared = sorted(e for e in new.entities if e.casefold() in old_folded)
     specific = tuple(e for e in shared if e.casefold() not in background)
     common = tuple(e for e in shared if e.casefold() in background)
@@ -588,7 +604,7 @@ def compare(new: Signature, old: Signature, *, background: frozenset[str] = BACK
                 agreeing.append(d_new)
     date_clash = bool(new.dates and old.dates) and not compatible
 
-    new_specific = {e.casefold() for e in new.entities} - background
+    new_specific = _fold(new.entities) - background
     old_specific = old_folded - background
     contradiction: str | None = None
     if len(new_specific) >= 2 and len(old_specific) >= 2 and not specific:
@@ -602,8 +618,14 @@ def compare(new: Signature, old: Signature, *, background: frozenset[str] = BACK
         new_n = ", ".join(str(n) for n in sorted(new.numbers))
         old_n = ", ".join(str(n) for n in sorted(old.numbers))
         contradiction = f"different counts ({new_n} vs {old_n})"
+    common_words = _background_words(background)
+    new_title, old_title = new.title - common_words, old.title - common_words
+    titles = 1.0
+    if new_title and old_title:
+        titles = len(new_title & old_title) / min(len(new_title), len(old_title))
     return Evidence(
         jaccard=estimated_jaccard(new.minhash, old.minhash),
+        titles=titles,
         words=words,
         entities=specific,
         background=common,
@@ -657,7 +679,12 @@ def decide(
             continue
         evidences = [compare(sig, member, background=background) for member in profile.members]
         for ev in evidences:
-            if near_reach and ev.contradiction is None and ev.jaccard >= NEAR_COPY_JACCARD:
+            if (
+                near_reach
+                and ev.contradiction is None
+                and ev.jaccard >= NEAR_COPY_JACCARD
+                and ev.titles >= NEAR_COPY_TITLES
+            ):
                 key = (2.0, ev.jaccard, -profile.story_id)
                 reason = f"near-copy of story {profile.story_id} (jaccard {ev.jaccard:.2f})"
                 if best_join is None or key > best_join[0]:

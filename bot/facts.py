@@ -118,7 +118,8 @@ class Gazetteer:
 
     entries: tuple[GazetteerEntry, ...]
     ignore: tuple[str, ...]
-    pattern: re.Pattern[str] = field(compare=False, repr=False)
+    latin: re.Pattern[str] = field(compare=False, repr=False)
+    cjk: re.Pattern[str] = field(compare=False, repr=False)
     by_key: Mapping[str, _Alias | None] = field(compare=False, repr=False)
 
     @classmethod
@@ -155,7 +156,7 @@ class Gazetteer:
             (latin if _is_latin_start(phrase) else cjk).add(phrase)
         if problems:
             raise ConfigError(source, problems)
-        return cls(entries, ignore, _compile_matcher(latin, cjk), MappingProxyType(by_key))
+        return cls(entries, ignore, *_compile_matchers(latin, cjk), MappingProxyType(by_key))
 
     def entry(self, name: str) -> GazetteerEntry:
         """The entry with this canonical name; KeyError if there is none."""
@@ -221,12 +222,14 @@ def _units(alias: str) -> list[str]:
     return units
 
 
-def _compile_matcher(latin: Iterable[str], cjk: Iterable[str]) -> re.Pattern[str]:
-    """One regex over lower-cased text: a trie of aliases, so the longest alias at a position wins.
+def _compile_matchers(latin: Iterable[str], cjk: Iterable[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Two regexes over lower-cased text, each a trie of aliases so the longest alias at a place wins.
 
-    A trie keeps the regex fast: at each position the engine compares one character per branch level
-    instead of trying every alias. Each top-level branch starts with a literal, which lets the engine
-    skip positions whose character starts no alias. Latin aliases must sit on word boundaries.
+    Speed comes from how the regexes start. The Latin one starts with "a character that is not a
+    letter or digit" (the word boundary before the alias, run on the text with a space in front), so
+    the engine only tries positions between words. The Chinese and Korean one starts with a literal
+    per branch, so the engine skips every character that starts no alias. Within a trie, each level
+    compares one character instead of trying every alias.
     """
     tries: dict[bool, dict[str, Any]] = {True: {}, False: {}}
     for is_latin, aliases in ((True, latin), (False, cjk)):
@@ -235,15 +238,10 @@ def _compile_matcher(latin: Iterable[str], cjk: Iterable[str]) -> re.Pattern[str
             for unit in _units(alias):
                 node = node.setdefault(unit, {})
             node[_END] = {}
-    branches: list[str] = []
-    for first, child in sorted(tries[True].items()):
-        # The look-behind sits after the first character so that the branch still starts with a literal.
-        branches.append(f"{first}(?<![{_LATIN_LETTER}].){_render(child, True)}")
-    for first, child in sorted(tries[False].items()):
-        branches.append(first + _render(child, False))
-    if not branches:
-        return re.compile(r"(?!)")
-    return re.compile("|".join(branches))
+    never = r"(?!)"
+    latin_trie = _render(tries[True], True) if tries[True] else never
+    cjk_trie = _render(tries[False], False) if tries[False] else never
+    return re.compile(f"[^{_LATIN_LETTER}]({latin_trie})"), re.compile(cjk_trie)
 
 
 def _render(node: Mapping[str, Any], latin: bool) -> str:
@@ -268,12 +266,22 @@ _ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(ord("A"), ord("
 
 
 def _mentions(text: str, gazetteer: Gazetteer) -> list[_Mention]:
+    """Every alias occurrence, in text order; where two overlap, the earlier (then longer) one."""
+    lowered = _lower(text)
+    spans: list[tuple[int, int]] = []
+    # The leading space gives an alias at the very start its word boundary; offsets shift back by one.
+    spans.extend((m.start(1) - 1, m.end(1) - 1) for m in gazetteer.latin.finditer(" " + lowered))
+    spans.extend(m.span() for m in gazetteer.cjk.finditer(lowered))
+    spans.sort(key=lambda span: (span[0], -span[1]))
     found: list[_Mention] = []
-    for match in gazetteer.pattern.finditer(_lower(text)):
-        alias = gazetteer.by_key.get(_key(match.group()))
+    taken_until = 0
+    for start, end in spans:
+        if start < taken_until:
+            continue
+        taken_until = end
+        alias = gazetteer.by_key.get(_key(lowered[start:end]))
         if alias is None:  # an ignored phrase: it hides the alias inside it
             continue
-        start, end = match.span()
         if _case_ok(text[start:end], alias.case):
             found.append(_Mention(start, end, alias.entry))
     return found

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.config import Config
-from bot.domain import Feed, FeedState, Item
+from bot.domain import Feed, FeedState, Item, ParsedFeed
 from bot.errors import FeedError, FeedGone
 from bot.facts import Gazetteer
-from bot.fetch import Fetcher
+from bot.fetch import Fetched, Fetcher
 from bot.match import CompiledTopic, compile_topics, match_item
 from bot.parse import normalize_title, parse_feed
 from bot.schedule import next_check_after_failure, next_check_after_success
@@ -159,17 +159,8 @@ class Poller:
                 )
             return FeedOutcome(feed.name, "unchanged")
         try:
-            parsed = parse_feed(
-                fetched.body, feed=feed, fetched=now, base_url=fetched.final_url,
-                content_type=fetched.content_type,
-            )
-            with self.db.unit_of_work() as uow:
-                results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now)
-                uow.feeds.record_fetched(
-                    feed.name, now, next_check_at=next_at, etag=fetched.etag,
-                    last_modified=fetched.last_modified, body_hash=body_hash, new_url=new_url,
-                    malformed=parsed.malformed,
-                )
+            # Parsing and storing are CPU and disk work: a thread keeps the other feeds' fetches moving.
+            parsed, results = await asyncio.to_thread(self._store, feed, fetched, now, next_at, body_hash, new_url)
         except FeedError as exc:
             return self._record_failure(feed, state, exc)
         except Exception as exc:
@@ -186,6 +177,22 @@ class Poller:
             duplicates=len(results) - len(new), malformed=parsed.malformed,
             new_stories=sum(1 for r in new if r.story_created),
         )
+
+    def _store(
+        self, feed: Feed, fetched: Fetched, now: datetime, next_at: datetime, body_hash: str, new_url: str | None
+    ) -> tuple[ParsedFeed, list[IngestedItem]]:
+        """Parse the body and store its items and the feed's new state in one transaction."""
+        parsed = parse_feed(
+            fetched.body, feed=feed, fetched=now, base_url=fetched.final_url, content_type=fetched.content_type
+        )
+        with self.db.unit_of_work() as uow:
+            results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now)
+            uow.feeds.record_fetched(
+                feed.name, now, next_check_at=next_at, etag=fetched.etag,
+                last_modified=fetched.last_modified, body_hash=body_hash, new_url=new_url,
+                malformed=parsed.malformed,
+            )
+        return parsed, results
 
     def _record_failure(self, feed: Feed, state: FeedState, exc: FeedError) -> FeedOutcome:
         now = self.clock()

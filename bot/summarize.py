@@ -107,13 +107,7 @@ def _paragraphs(text: str, language: str) -> list[str]:
             continue
         # A feed that wraps its text at a fixed width splits sentences over lines; a line that does not end
         # a sentence, followed directly by one that starts in lower case, is the same paragraph.
-        if (
-            latin
-            and paragraphs
-            and not previous_blank
-            and not _LATIN_END.search(paragraphs[-1])
-            and line[0].islower()
-        ):
+        if latin and paragraphs and not previous_blank and not _LATIN_END.search(paragraphs[-1]) and line[0].islower():
             paragraphs[-1] = f"{paragraphs[-1]} {line}"
         else:
             paragraphs.append(line)
@@ -162,7 +156,7 @@ def _is_boundary(paragraph: str, match: re.Match[str]) -> bool:
         return False  # an initial: "Robert R. King"
     if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", token):
         next_word = re.match(r"[\"'“‘(]*([A-Za-z]+)", following)
-        return bool(next_word) and next_word.group(1).lower() in _SENTENCE_STARTERS
+        return next_word is not None and next_word.group(1).lower() in _SENTENCE_STARTERS
     return True
 
 
@@ -200,6 +194,7 @@ class _Rule:
 
 
 def _rule(pattern: str, max_len: int = 0) -> _Rule:
+    """A case-insensitive clutter rule."""
     return _Rule(re.compile(pattern, re.IGNORECASE), max_len)
 
 
@@ -209,16 +204,13 @@ _AGENCY = (
     r"|nurphoto|imaginechina|anadolu|efe|ansa|dpa|kcna|rfa)"
 )
 
-# Photo captions and credits. A caption paragraph ends in its credit (or opens with a caption mark);
-# strip_clutter drops the whole paragraph then. "photos of the detainees" has no colon, slash or agency
-# name, so it stays.
 # Banners: cookie and consent dialogs, donation and paywall appeals, browser notices. Where an article has
 # several paragraphs, one such sentence marks its whole paragraph as banner text.
 _BANNER_RULES: tuple[_Rule, ...] = (
     # Cookie banners: "cookie" together with the vocabulary of a consent dialog. News about cookies (the
     # food) lacks that vocabulary.
     _rule(
-        r"(?=.*\bcookies?\b)(?=.*\b(?:we|our|you|your|site|website|browser|consent|accept|preferences?|settings"
+        r"^(?=.*\bcookies?\b)(?=.*\b(?:we|our|you|your|site|website|browser|consent|accept|preferences?|settings"
         r"|necessary|functional|analytic(?:al|s)?|performance|advertis\w*|third[- ]party|display|store|stored"
         r"|policy|help|visitors?|metrics|track\w*|data|collect\w*|categor\w*|enabl\w*|experience)\b)"
     ),
@@ -241,7 +233,7 @@ _BANNER_RULES: tuple[_Rule, ...] = (
     _rule(r"\bsupport our (?:work|mission)\b.{0,40}\b(?:donat|contribut|member|subscri)"),
     _rule(r"\b(?:donate|contribute|give) (?:now|today|here|monthly)\b"),
     _rule(
-        r"(?=.*\bour (?:readers|journalism|reporting|journalists|newsroom|subscribers)\b)"
+        r"^(?=.*\bour (?:readers|journalism|reporting|journalists|newsroom|subscribers)\b)"
         r"(?=.*\b(?:support\w*|contribut\w*|donat\w*|fund\w*|members?(?:hip)?|subscri\w*|pay\w*|free|heroes"
         r"|hero|help|responded)\b)"
     ),
@@ -267,10 +259,15 @@ _BANNER_RULES: tuple[_Rule, ...] = (
         r"|\bjavascript (?:is )?(?:disabled|required)\b|\bfor an optimal experience\b|\bbest viewed (?:in|with)\b"
         r"|\b(?:supported|different|another|modern|newer) browser\b"
     ),
-    _rule(r"브라우저.{0,30}(?:지원|업데이트|업그레이드|권장|최적화)|익스플로러.{0,20}(?:지원|종료)|자바스크립트.{0,15}(?:활성|사용)"),
+    _rule(
+        r"브라우저.{0,30}(?:지원|업데이트|업그레이드|권장|최적화)|익스플로러.{0,20}(?:지원|종료)|자바스크립트.{0,15}(?:활성|사용)"
+    ),
     _rule(r"浏览器.{0,20}(?:不支持|升级|更新|版本过低|推荐|建议)|(?:启用|开启)\s?javascript"),
 )
 
+# Photo captions and credits. A caption paragraph ends in its credit (or opens with a caption mark);
+# strip_clutter drops the whole paragraph then. "photos of the detainees" has no colon, slash or agency
+# name, so it stays.
 _CREDIT_RULES: tuple[_Rule, ...] = (
     _rule(
         rf"\bvia getty(?: images)?\b|\bgetty images\s*$|/\s*{_AGENCY}\b|\b{_AGENCY}\s*(?:photo\b|/)"
@@ -283,10 +280,10 @@ _CREDIT_RULES: tuple[_Rule, ...] = (
     ),
     _rule(r"[(\[]\s*(?:photos?|photograph|images?|picture|file|video)\s*(?::|by\b|credit|courtesy|source|=)"),
     _rule(r"\b(?:photographer|photo credit|image credit|image source|picture credit)\s*:"),
+    # "(AAP Image/Jane Roe)", "[Xinhua Photo/Li Ming]": an agency's picture credit in brackets.
+    _rule(r"[(\[（]\s*[\w .&-]{0,30}\b(?:photo|image|picture)s?\s*[/:／：]"),
     _rule(r"\b(?:in this|a) (?:file|handout) (?:photo|picture|image)\b|\bhandout (?:photo|picture|image)\b"),
-    _rule(
-        rf"[(\[（]\s*(?:{_AGENCY}|file|연합뉴스|뉴스1|뉴시스|新华社|中新社)\s*(?:photo|사진|图)?\s*[)\]）]\s*$"
-    ),
+    _rule(rf"[(\[（]\s*(?:{_AGENCY}|file|연합뉴스|뉴스1|뉴시스|新华社|中新社)\s*(?:photo|사진|图)?\s*[)\]）]\s*$"),
     _rule(
         r"사진\s?(?:제공|출처|촬영)?\s?[=:]|자료\s?사진|^\W{0,2}[▲△▶▷]|(?:연합뉴스|게티이미지|뉴스1|뉴시스)"
         r"\s?(?:자료\s?)?사진|/\s?(?:연합뉴스|뉴스1|뉴시스|로이터|게티이미지(?:코리아)?|연합)\S{0,10}\s*[)\]]?\s*$"
@@ -328,7 +325,8 @@ _RULES: tuple[_Rule, ...] = (
         r"|twitter|x|whatsapp|linkedin|telegram|reddit|email|e-mail|messenger|line|kakao\w*)\b|\b(?:copy|copied)"
         r" (?:the )?link\b|\blink copied\b|\bfollow us (?:on|at)\b|\b(?:download|get) (?:our|the) app\b"
         r"|\b(?:email|e-mail|tweet|follow|message) (?:him|her|them|us|me) (?:here|at|on)\b"
-        r"|\blike us on facebook\b|\bshare this (?:story|article)\b"
+        r"|\blike us on facebook\b|\bshare this (?:story|article)\b|\b(?:send|email) this (?:page|article|story)"
+        r"\b|\byou must (?:first )?(?:log|sign) ?in\b"
     ),
     _rule(
         r"(?:이\s?기사를|기사를)\s?공유|공유\s?하기|URL\s?복사|링크\s?복사|카카오(?:톡)?\s?(?:공유|보내기)"
@@ -336,16 +334,19 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _rule(
         r"分享(?:到|至)|微信扫(?:一扫|码)|扫(?:描|一扫)?(?:二维码|码)|关注我们的?(?:微信|公众号|微博|账号|频道|网站)"
-        r"|(?:请|欢迎)关注|关注(?:公众号|微信号)|长按(?:识别|二维码)"
+        r"|(?:请|欢迎)关注|关注(?:公众号|微信号)|长按(?:识别|二维码)|(?:通过电子邮件)?发送给(?:朋友|好友)"
+        r"|发送(?:此|本)页面|(?:必须|请|须|需要)先登录"
         r"|下载(?:客户端|app)|打开(?:app|客户端)"
     ),
     # Newsletter sign-ups.
     _rule(
-        r"(?=.*\b(?:our|the|this|free|daily|weekly|morning|evening)\s+(?:[\w-]+\s+)?newsletters?\b)"
+        r"^(?=.*\b(?:our|the|this|free|daily|weekly|morning|evening)\s+(?:[\w-]+\s+)?newsletters?\b)"
         r"(?=.*\b(?:sign(?:ing)? up|subscribe|inbox|delivered|receive)\b)"
     ),
-    _rule(r"\bsign up\b.{0,40}\b(?:newsletter|emails?|updates|alerts)\b|\bdelivered (?:straight |directly )?to "
-          r"your inbox\b|\b(?:enter|your) email address\b"),
+    _rule(
+        r"\bsign up\b.{0,40}\b(?:newsletter|emails?|updates|alerts)\b|\bdelivered (?:straight |directly )?to "
+        r"your inbox\b|\b(?:enter|your) email address\b"
+    ),
     _rule(r"뉴스레터|이메일\s?구독|메일\s?(?:구독|받기)"),
     _rule(r"订阅.{0,10}(?:新闻|简报|邮件|电子报|通讯)|新闻简报|电子报"),
     # Comment prompts. "declined to comment" and "did not immediately comment" are news and stay.
@@ -395,6 +396,8 @@ _RULES: tuple[_Rule, ...] = (
     _rule(r"^\W*(?:입력|수정|등록|업데이트|기사\s?입력|최종\s?수정|송고)\s*[:：]?\s*\d{4}"),
     _rule(r"^\W*(?:发布时间|发布于|更新时间|发表时间|时间)\s*[:：]?\s*\d{4}"),
     _rule(r"^\W*listen to (?:this|the) (?:article|story)\b"),
+    # Content warnings addressed to the reader, not part of the report.
+    _rule(r"^\W*warning:\s*this (?:story|article|video|report) contains\b|\bsome readers may find\b"),
     # Blog feeds: "The post <title> appeared first on <site>."
     _rule(r"\bappeared first on\b"),
     # Reporting credits and correction notes at the end of wire stories.
@@ -525,11 +528,7 @@ def _after_credit(sentence: str) -> str:
     """The text after photo credits that open `sentence` (a caption flattened into the text), else ''."""
     rest = sentence
     for _ in range(3):
-        ends = [
-            m.end()
-            for rule in _CREDIT_RULES
-            if (m := rule.pattern.search(rest)) and 0 < m.end() <= _CREDIT_PREFIX
-        ]
+        ends = [m.end() for rule in _CREDIT_RULES if (m := rule.pattern.search(rest)) and 0 < m.end() <= _CREDIT_PREFIX]
         if not ends:
             break
         rest = rest[max(ends) :].lstrip(" )]）】|,;:-—–")
@@ -591,6 +590,15 @@ _DATELINES: tuple[re.Pattern[str], ...] = (
         r"^[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){0,3}(?:,\s*[A-Za-z][\w.' ]{0,30}?)?(?:\s*\([^()]{1,30}\))?"
         r"\s*(?:--|[-—–])\s+"
     ),
+    # "Chennai, Jan 01: ", "Carrara [Australia], Jan 01 (ANI): ", "Washington D.C. [USA], Jan 1 (ANI): "
+    re.compile(
+        rf"^[A-Z][\w.' -]{{1,30}}(?:\s*\[[^\]]{{1,20}}\])?,\s*(?i:{_MONTH})\s*\d{{1,2}}(?:,\s*\d{{4}})?"
+        r"\s*(?:\([^()]{1,20}\))?\s*(?::|--|[-—–])\s+"
+    ),
+    # "Mar 22, 2020 (LBO) – "
+    re.compile(rf"^(?i:{_MONTH})\s*\d{{1,2}},\s*\d{{4}}\s*(?:\([^()]{{1,20}}\))?\s*(?::|--|[-—–])\s+"),
+    # "BEIJING: "
+    re.compile(r"^[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){0,2}:\s+(?=[A-Z\"“])"),
     # "Seoul, Oct 13 (Reuters) - "
     re.compile(rf"^[A-Z][a-z]+(?:\s[A-Z][a-z]+)?,\s*[^()]{{0,25}}\((?i:{_AGENCY})\)\s*(?:--|[-—–])\s+"),
     # "(서울=연합뉴스) 김철수 기자 = ", "[서울=뉴시스]홍길동 기자 = ", "【베이징=뉴시스】"
@@ -798,10 +806,8 @@ def _candidates(item: SummaryInput, source: int, language: str) -> list[list[_Ca
         # Headings, tag lines and truncated teasers lack end punctuation; run-ons (often a teaser whose
         # paragraphs were flattened into one line) are too long. Both serve only when nothing else does.
         # Positions count within each tier, so the lead is position 0.
-        if len(sentence) > longest:
-            group = tiers[2]
-        else:
-            group = tiers[0] if _TERMINATED.search(sentence) else tiers[1]
+        tier = 2 if len(sentence) > longest else 0 if _TERMINATED.search(sentence) else 1
+        group = tiers[tier]
         position = len(group)
         score = _score(sentence, source, position, item.fact_terms)
         facts = _facts_of(sentence, item.fact_terms)

@@ -176,6 +176,8 @@ NEWS = [
     "图们江沿岸的口岸昨夜戒备森严。",
     "人权组织呼吁各国政府提供支持。",
     "外交部发言人拒绝评论此事。",
+    "外交部发言人拒绝对此发表评论。",
+    "政府表示将继续关注我们同胞的安全。",
     "该组织公布了被遣返者的照片。",
 ]
 
@@ -226,6 +228,32 @@ def test_strip_clutter_stops_at_the_end_of_the_article() -> None:
     assert "women and that several" in kept
     assert "Reporting by" not in kept
     assert "81 percent" not in kept
+
+
+def test_flattened_caption_and_credit_do_not_swallow_the_lead() -> None:
+    # Feed text often arrives as one line: caption, credit, dateline and lead run together.
+    flat = (
+        "Buses wait at the bridge over the river in September. Jane Roe / AFP via Getty Images "
+        "SEOUL, Oct. 11 (Example Wire) - About 450 detainees were sent back across the border on Monday. "
+        "Most were women, the group said."
+    )
+    kept = strip_clutter(flat)
+    assert kept == (
+        "SEOUL, Oct. 11 (Example Wire) - About 450 detainees were sent back across the border on Monday. "
+        "Most were women, the group said."
+    )
+    assert summarize([SummaryInput("t", flat, "en")]) == (
+        "About 450 detainees were sent back across the border on Monday. Most were women, the group said."
+    )
+
+
+def test_read_more_link_glued_to_a_teaser_is_cut_off() -> None:
+    assert strip_clutter("Guards moved about 450 detainees to the bridge overnight. Continue reading...") == (
+        "Guards moved about 450 detainees to the bridge overnight."
+    )
+    assert strip_clutter("Guards moved about 450 detainees to the bridge overnight Continue reading...") == (
+        "Guards moved about 450 detainees to the bridge overnight"
+    )
 
 
 def test_strip_clutter_drops_a_whole_cookie_banner() -> None:
@@ -391,6 +419,24 @@ def test_a_sentence_longer_than_the_limit_is_cut_at_a_word_with_an_ellipsis() ->
     assert sentence[len(prefix)] == " "
 
 
+def test_a_headline_run_into_the_lead_is_cut_from_it() -> None:
+    title = "China returns hundreds of detainees to the North"
+    body = f"{title} About 450 detainees were sent back across the border on Monday, a monitoring group said."
+    assert summarize([SummaryInput(title, body, "en")]) == (
+        "About 450 detainees were sent back across the border on Monday, a monitoring group said."
+    )
+
+
+def test_an_overlong_only_sentence_is_cut_rather_than_lost() -> None:
+    clause = "detainees were moved from the camps in the north of the province to the river crossing"
+    body = f"Witnesses said {clause}, and {clause}, and {clause}, and then {clause} before dawn on Monday."
+    assert len(body) > 300
+    summary = summarize([SummaryInput("t", body, "en")])
+    assert summary.startswith("Witnesses said detainees were moved")
+    assert summary.endswith("…")
+    assert len(summary) <= 400
+
+
 def test_sentences_are_dropped_to_fit_the_limit() -> None:
     summary = summarize([SummaryInput("t", EN_ARTICLE, "en")], max_chars=200)
     assert summary == EN_LEAD
@@ -420,6 +466,8 @@ def test_summary_is_deterministic() -> None:
     [
         ("SEOUL, Oct 9 (Example Wire) - About 500 people were sent back.", True),
         ("(서울=가상뉴스) 김민수 기자 = 탈북민 약 500명이 송환됐다.", True),
+        ("Chennai, Jan 01: About 500 people were sent back.", True),
+        ("【示例新闻网讯】中国当局将约500人遣返。", True),
         ("About 500 people were sent back. Photo: Jane Roe / AFP", True),
         ("About 500 people were sent back on Monday, a rights group said.", False),
         ("中国当局于10月9日将约500人遣返。韩国表示关切。", False),

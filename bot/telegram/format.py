@@ -97,9 +97,9 @@ Callback = ActionCallback | SourcesCallback | MuteCallback
 
 def action_callback(story: Story, index: int) -> str:
     """callback_data for story.actions[index]: by id when it fits in 64 bytes, else by index."""
-    data = f"act:{story.id}:{story.actions[index].id}"
-    if _fits_callback(data) and not story.actions[index].id.startswith("#"):
-        return data
+    ref = story.actions[index].id
+    if _plain_ref(ref) and _fits_callback(f"act:{story.id}:{ref}"):
+        return f"act:{story.id}:{ref}"
     return f"act:{story.id}:#{index}"
 
 
@@ -111,9 +111,8 @@ def sources_callback(story: Story) -> str:
 def mute_callback(story: Story, index: int = 0) -> str:
     """callback_data muting story.topics[index]: by id when it fits in 64 bytes, else story and index."""
     topic = story.topics[index]
-    data = f"mute:{topic}"
-    if _fits_callback(data) and ":" not in topic:
-        return data
+    if _plain_ref(topic) and ":" not in topic and _fits_callback(f"mute:{topic}"):
+        return f"mute:{topic}"
     return f"mute:{story.id}:#{index}"
 
 
@@ -147,6 +146,17 @@ def _fits_callback(data: str) -> bool:
     return len(data.encode()) <= MAX_CALLBACK_BYTES
 
 
+def _plain_ref(ref: str) -> bool:
+    """An id usable as is: printable, no spaces, not starting with '#' (which marks an index)."""
+    return (
+        bool(ref)
+        and ref.isprintable()
+        and not any(c.isspace() for c in ref)
+        and not ref.startswith("#")
+        and not _STRIP.search(ref)
+    )
+
+
 # =====================================================================================================
 # Cleaning, measuring, escaping, shortening
 # =====================================================================================================
@@ -157,8 +167,7 @@ def _fits_callback(data: str) -> bool:
 # cannot be encoded at all). The bidi *marks* (LRM, RLM, ALM) stay: they only nudge neighbouring
 # punctuation and Hebrew and Arabic text uses them legitimately. ZWJ/ZWNJ stay: emoji and Persian need them.
 _STRIP = re.compile(
-    "[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb\ufffe\uffff"
-    "\ud800-\udfff]"
+    "[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb\ufffe\uffff\ud800-\udfff]"
 )
 _NEWLINES = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
 _HSPACE = re.compile(r"[^\S\n]+")
@@ -170,7 +179,7 @@ _ESCAPED_UNITS = {"&": 5, "<": 4, ">": 4, '"': 6, "'": 6}
 # A word boundary is used for a cut only if it keeps at least this share of what fits.
 _WORD_CUT_SHARE = 0.75
 # Trailing characters that make a cut look broken: separators and opening punctuation.
-_CUT_TRAIL = " \n\t,;:-–—([{«“‘/"
+_CUT_TRAIL = " \n\t.,;:-–—([{«“‘/"
 
 
 def clean(text: str) -> str:
@@ -214,8 +223,7 @@ def _cut(text: str, limit: int, *, escaped: bool) -> str:
     characters of the plain text, so never inside an entity that escaping later creates; at a word
     boundary when one is near, and never between a character and the mark or joiner that follows it.
     """
-    total = sum(_char_units(ch, escaped) for ch in text)
-    if total <= limit:
+    if utf16_len(escape(text) if escaped else text) <= limit:
         return text
     budget = limit - 1  # the ellipsis is one unit
     used = end = 0
@@ -361,7 +369,7 @@ class _Packer:
         for token in tokens:
             stack = _advance(stack, token)
         sep = sep if self.body else ""
-        units = self.units + utf16_len(sep) + sum(utf16_len(t) for t in tokens)
+        units = self.units + utf16_len(sep + "".join(tokens))
         if utf16_len(_openers(self.start)) + units + utf16_len(_closers(stack)) > self.limit:
             return False
         if sep:
@@ -453,6 +461,19 @@ _OUTLET_NAME = 60
 _ACTION_TITLE = 100
 _BUTTON_LABEL = 40
 MAX_ALERT_ACTIONS = 5
+
+
+def _ltr(line: str) -> str:
+    """The line with a left-to-right mark in front when it holds right-to-left text.
+
+    A paragraph takes its direction from its first strong character. Lines such as '#12 · <title> · 4
+    outlets' begin with neutral characters, so an Arabic or Hebrew title would turn the whole line
+    right-to-left and scramble the order of our parts; the mark keeps our layout and leaves the title's
+    own reading order alone.
+    """
+    if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in line):
+        return "\u200e" + line
+    return line
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -551,7 +572,7 @@ def _source_line(number: int, source: Source) -> str:
     if safe_url(source.link) is None and clean(source.link):
         # Shown, not linked: a reader can see what the feed gave, and nothing can be clicked.
         line += f" · <code>{clip(clean(source.link), 100)}</code>"
-    return line
+    return _ltr(line)
 
 
 # =====================================================================================================
@@ -666,9 +687,7 @@ def _alert_buttons(story: Story, actions: int, *, mute: bool = True) -> tuple[tu
     return tuple(rows)
 
 
-def render_alert(
-    story: Story, *, topic_names: Mapping[str, str] | None = None, limit: int = MAX_MESSAGE
-) -> Rendered:
+def render_alert(story: Story, *, topic_names: Mapping[str, str] | None = None, limit: int = MAX_MESSAGE) -> Rendered:
     """A story's alert: header, title, facts, summary, outlets, actions; within `limit` UTF-16 units.
 
     `topic_names` maps topic ids to the names shown in the header. Buttons: one row per shown action
@@ -745,8 +764,9 @@ def render_story_full(story: Story) -> list[str]:
         blocks.append(escape(summary))
     blocks.append(_sources_block(story))
     if story.actions:
-        blocks.append("<b>What you can do</b>")
-        blocks.extend(_action_block(action) for action in story.actions)
+        first, *others = (_action_block(action) for action in story.actions)
+        blocks.append("<b>What you can do</b>\n" + first)
+        blocks.extend(others)
     return fit_html(blocks)
 
 
@@ -802,7 +822,10 @@ def _story_day(story: Story) -> str:
 
 
 def render_story_line(story: Story) -> str:
-    """One escaped line for /recent and /search: '#12 · title · 4 outlets · 12 Oct 2023'."""
+    """One escaped line for /recent and /search: '#12 · title · 4 outlets · 12 Oct 2023'.
+
+    A line holding right-to-left text starts with U+200E (LEFT-TO-RIGHT MARK) so it keeps this layout.
+    """
     parts = [f"#{story.id}", _title(story, _LINE_TITLE)]
     outlets = _outlet_count(story)
     if outlets:
@@ -810,7 +833,7 @@ def render_story_line(story: Story) -> str:
     day = _story_day(story)
     if day:
         parts.append(day)
-    return " · ".join(parts)
+    return _ltr(" · ".join(parts))
 
 
 def render_digest(stories: Sequence[Story], *, since: datetime) -> list[str]:

@@ -57,6 +57,7 @@ import json
 import math
 import re
 import secrets
+import select
 import socket
 import threading
 import time
@@ -289,6 +290,10 @@ class _Answer:
     body: dict[str, Any] | str
     delay: float = 0.0
     drop: bool = False
+
+
+class _Abandoned(Exception):
+    """A superseded long poll whose client has already hung up: nobody will read its answer."""
 
 
 class _ApiError(Exception):
@@ -590,6 +595,7 @@ class FakeTelegram:
         self._internal_errors: list[str] = []
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._local = threading.local()  # the connection the current handler thread serves
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -617,7 +623,10 @@ class FakeTelegram:
         }
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
         self._httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-telegram", daemon=True)
+        # A short poll interval makes stop() quick: shutdown() waits for the serve loop's next poll.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="fake-telegram", daemon=True
+        )
 
     def __repr__(self) -> str:
         return f"<FakeTelegram {self.url} bot=@{self.bot.username}>"  # never the token
@@ -962,7 +971,10 @@ class FakeTelegram:
     def _handle(self, token: str, method: str, params: dict[str, Any], decode_error: _ApiError | None) -> _Answer:
         arrived = time.monotonic()
         with self._cond:
-            name, answer, result = self._dispatch(token, method, params, decode_error)
+            try:
+                name, answer, result = self._dispatch(token, method, params, decode_error)
+            except _Abandoned:
+                return _Answer(0, {}, drop=True)  # not recorded: no client ever saw it
             if isinstance(answer.body, str):
                 description: str | None = HTTPStatus(answer.status).phrase
             else:
@@ -1036,6 +1048,8 @@ class FakeTelegram:
             if batch or self._closing.is_set():
                 return batch
             if self._poll_generation != generation:
+                if self._client_gone():  # PTB cancelled this poll (updater stop); no instance clash
+                    raise _Abandoned
                 raise _ApiError(409, "Conflict: terminated by other getUpdates request; "
                                      "make sure that only one bot instance is running")
             remaining = deadline - time.monotonic()
@@ -1405,6 +1419,17 @@ class FakeTelegram:
         with self._connections_lock:
             self._connections.discard(connection)
 
+    def _client_gone(self) -> bool:
+        """Whether the client of the current request closed its connection (EOF waiting to be read)."""
+        connection: socket.socket | None = getattr(self._local, "connection", None)
+        if connection is None:
+            return False
+        try:
+            readable, _, _ = select.select([connection], [], [], 0)
+            return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _internal_error(self, text: str) -> None:
         with self._cond:
             self._internal_errors.append(text.replace(self.token, "<token>"))
@@ -1427,6 +1452,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "nginx/1.18.0"
     sys_version = ""
     timeout = 30  # an idle kept-alive connection does not pin a thread forever
+    # Headers and body go out in two writes; with Nagle on, the body waits ~40 ms for a delayed ACK.
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
@@ -1451,6 +1478,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            self.fake._local.connection = self.connection
             answer = self.fake._answer(self.path, self.headers.get("Content-Type"), body)
         except Exception:  # a bug in the fake: answer 500 and make the fixture fail the test
             self.fake._internal_error(traceback.format_exc())
