@@ -101,6 +101,15 @@ def cheap_entities(text: str) -> frozenset[str]:
     return frozenset(sorted(found)[:24])
 
 
+def split_title(text: str, limit: int = 20) -> tuple[str, str]:
+    """(title, body) of a scraped text: its first line, or its first `limit` words when that line runs on."""
+    title, _, body = text.partition("\n")
+    words = title.split()
+    if len(words) > limit:
+        return " ".join(words[:limit]), " ".join(words[limit:]) + "\n" + body
+    return title, body
+
+
 def _item(outlet: str, guid: str, title: str, body: str, language: str, when: datetime) -> Item:
     return Item(outlet, outlet, guid, f"https://example.org/{guid}", title, body, "", language, when, when)
 
@@ -160,7 +169,7 @@ def run_semeval() -> None:
             sigs: list[Signature] = []
             for side in ("1", "2"):
                 text = r[f"text{side}"].strip()
-                title, _, body = text.partition("\n")
+                title, body = split_title(text)
                 entities = cheap_entities(text) if mode == "cheap entities" else frozenset()
                 item = _item(f"outlet{side}", f"{r['pair_id']}/{side}", title, body, r[f"lang{side}"], when)
                 sigs.append(signature(item, entities=entities))

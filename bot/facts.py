@@ -497,9 +497,18 @@ _EN_SMALL = {
     "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
 }  # fmt: skip
 _EN_SCALES = {"dozen": 12, "hundred": 100, "thousand": 1_000, "million": 1_000_000}
-_EN_WORD = "(?:" + "|".join(sorted([*_EN_SMALL, *_EN_SCALES], key=len, reverse=True)) + r")\b"
-_EN_WORDNUM = rf"(?:an?\s+)?{_EN_WORD}(?:(?:[\s-]+|(?:(?<=hundred)|(?<=thousand))\s+and\s+){_EN_WORD})*"
-_EN_DIGNUM = r"(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?)(?:\s+(?:thousand|million)\b)?"
+# Case-sensitive spellings ("five", "Five") rather than re.IGNORECASE: a case-sensitive literal at the
+# start of each alternative lets the regex engine skip ahead fast.
+_EN_WORD = (
+    "(?:"
+    + "|".join(sorted({v for w in [*_EN_SMALL, *_EN_SCALES] for v in (w, w.capitalize())}, key=len, reverse=True))
+    + ")(?![A-Za-z])"
+)
+_EN_WORDNUM = (
+    rf"(?:(?:a|A|an|An)\s+)?{_EN_WORD}"
+    rf"(?:(?:[\s-]+|(?:(?<=hundred)|(?<=thousand)|(?<=Hundred)|(?<=Thousand))\s+and\s+){_EN_WORD})*"
+)
+_EN_DIGNUM = r"(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?)(?:\s+(?i:thousand|million)\b)?"
 _EN_NUM = rf"(?:{_EN_DIGNUM}|{_EN_WORDNUM})"
 _EN_NOUNS = (
     r"people|persons|individuals|(?:north\s+|n\.\s*)?koreans|defectors|escapees|escapers|refugees|"
@@ -517,29 +526,32 @@ _EN_STOP = (
     r"january|february|march|april|may|june|july|august|september|october|november|december|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 )
+# Run on the text with a space in front. It starts with the character before the number (not part of a
+# word, an amount, a decimal, an id or a time), so the engine only tries positions between words.
 _EN_COUNT = re.compile(
     rf"""
-    (?<![\w$€£¥₩.,/#:%\-])
-    (?:(?:between|from)\s+)?
+    [^\w$€£¥₩.,/#:%\-]
     (?P<a>{_EN_NUM})
     (?:\s*(?:-|–|—|\bto\b|\band\b|\bor\b)\s*(?P<b>{_EN_NUM}))?
     (?:-odd|\s+odd)?
-    (?:
+    (?i:
         (?P<gap>(?:\s+(?!(?:{_EN_STOP})\b)[a-z][a-z'’\-]*){{0,3}}?)\s+(?P<noun>{_EN_NOUNS})\b
       | (?=\s*,\s*(?:including|among\s+them|of\s+whom)\b)
     )
     """,
-    re.IGNORECASE | re.VERBOSE,
+    re.VERBOSE,
 )
 _EN_BEFORE_DAY = re.compile(
     r"(?:\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?|\b(?i:aged?|age\s+of))\s*$"
 )
 _EN_PART = re.compile(r"\b(?:including|among\s+(?:them|whom)|of\s+whom|of\s+them|plus)\b", re.IGNORECASE)
 
-_KO_NUM = r"(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?)(?:\s?[만천백](?:\s?(?:\d{1,3}(?:,\d{3})+|\d+))?)*"
+# Numbers start with a digit not preceded by a digit, point or comma (the look-behind comes after the
+# first digit so the pattern starts with a character class, which the engine skips to quickly).
+_KO_NUM_REST = r"[\d,.]*(?:\s?[만천백](?:\s?\d[\d,]*)?)*"
 _KO_COUNT = re.compile(
-    rf"(?<![\d.,])(?P<a>{_KO_NUM})"
-    rf"(?:\s*(?:명\s*)?(?:~|∼|〜|～|-|–|—|에서)\s*(?P<b>{_KO_NUM}))?"
+    rf"(?P<a>\d(?<![\d.,].){_KO_NUM_REST})"
+    rf"(?:\s*(?:명\s*)?(?:~|∼|〜|～|-|–|—|에서)\s*(?P<b>\d{_KO_NUM_REST}))?"
     r"\s*(?:여|남짓|가량|이상|안팎|정도|내외)?\s*명(?![단절령예])"
 )
 _KO_PART_BEFORE = re.compile(r"(?:이|그)\s?중(?!국)|가운데|(?:^|\s)중(?:에는|에서|엔)?\s")
@@ -547,13 +559,11 @@ _KO_PART_AFTER = re.compile(r"^\s*(?:을|를|이|가)?\s*포함")
 
 _ZH_DIGITS = "零〇一二两兩三四五六七八九"
 _ZH_UNITS = "十百千万萬"
-_ZH_NUM = (
-    rf"(?:(?:\d{{1,3}}(?:,\d{{3}})+(?![\d,])|\d+(?:\.\d+)?)[{_ZH_UNITS}]*(?:\d+[十百千]*)*"
-    rf"|[{_ZH_DIGITS}{_ZH_UNITS}]+)"
-)
+# A Chinese number starts with a digit or 十: 百人, 千人, 万人 alone are idioms ("千人计划"), not counts.
+_ZH_NUM_REST = rf"[\d.,{_ZH_DIGITS}{_ZH_UNITS}]*"
 _ZH_COUNT = re.compile(
-    rf"(?<![第数數几幾上成下\d.,{_ZH_DIGITS}{_ZH_UNITS}])(?P<a>{_ZH_NUM})"
-    rf"(?:\s*(?:至|到|~|～|-|–|—)\s*(?P<b>{_ZH_NUM}))?"
+    rf"(?P<a>[\d{_ZH_DIGITS}十](?<![第数數几幾上成下\d.,{_ZH_DIGITS}{_ZH_UNITS}].){_ZH_NUM_REST})"
+    rf"(?:\s*(?:至|到|~|～|-|–|—)\s*(?P<b>[\d{_ZH_DIGITS}十]{_ZH_NUM_REST}))?"
     r"\s*(?:余|餘|多)?\s*(?:名|人(?![民口])|位(?![数數置於于])|[个個](?=人))"
 )
 _ZH_PART_BEFORE = re.compile(r"其中|包括|当中|當中|中有")
@@ -652,37 +662,38 @@ def _is_year(number: str) -> bool:
 
 def _counts(text: str) -> list[_Count]:
     found: list[_Count] = []
-    for match in _EN_COUNT.finditer(text):
+    for match in _EN_COUNT.finditer(" " + text):  # offsets shift back by one
         a, b = match.group("a"), match.group("b")
+        start, end = match.start("a") - 1, match.end() - 1
         if _is_year(a) or (b is not None and _is_year(b)):
             continue
-        if _EN_BEFORE_DAY.search(text, max(0, match.start() - 12), match.start()):
+        if _EN_BEFORE_DAY.search(text, max(0, start - 12), start):
             continue
         pair = _range(_en_value(a), _en_value(b) if b else None)
         if pair is None:
             continue
         gap = match.group("gap") or ""
         part = bool(re.search(r"\bof\b", gap, re.IGNORECASE))  # "200 of the detainees"
-        found.append(_Count(match.start(), match.end(), *pair, part=part))
-    for match in _KO_COUNT.finditer(text):
-        b = match.group("b")
-        pair = _range(_cjk_value(match.group("a")), _cjk_value(b) if b else None)
-        if pair is not None:
-            part = bool(_KO_PART_AFTER.search(text[match.end() : match.end() + 12]))
-            found.append(_Count(match.start(), match.end(), *pair, part=part))
-    for match in _ZH_COUNT.finditer(text):
-        a, b = match.group("a"), match.group("b")
-        if not re.search(rf"[\d{_ZH_DIGITS}十]", a):
-            continue  # 百人, 千人, 万人: idioms ("千人计划"), not counts
-        adjacent = _ZH_ADJACENT.match(a) if b is None else None
-        if adjacent:
-            first, second = _ZH_DIGIT_VALUE[adjacent.group(1)], _ZH_DIGIT_VALUE[adjacent.group(2)]
-            unit = _CJK_SMALL_UNIT.get(adjacent.group(3), _CJK_BIG_UNIT.get(adjacent.group(3), 1))
-            pair = _range(first * unit, second * unit) if second == first + 1 else None
-        else:
-            pair = _range(_cjk_value(a), _cjk_value(b) if b else None)
-        if pair is not None:
-            found.append(_Count(match.start(), match.end(), *pair, part=False))
+        found.append(_Count(start, end, *pair, part=part))
+    if "명" in text:
+        for match in _KO_COUNT.finditer(text):
+            b = match.group("b")
+            pair = _range(_cjk_value(match.group("a")), _cjk_value(b) if b else None)
+            if pair is not None:
+                part = bool(_KO_PART_AFTER.search(text[match.end() : match.end() + 12]))
+                found.append(_Count(match.start(), match.end(), *pair, part=part))
+    if "名" in text or "人" in text or "位" in text:
+        for match in _ZH_COUNT.finditer(text):
+            a, b = match.group("a"), match.group("b")
+            adjacent = _ZH_ADJACENT.match(a) if b is None else None
+            if adjacent:
+                first, second = _ZH_DIGIT_VALUE[adjacent.group(1)], _ZH_DIGIT_VALUE[adjacent.group(2)]
+                unit = _CJK_SMALL_UNIT.get(adjacent.group(3), _CJK_BIG_UNIT.get(adjacent.group(3), 1))
+                pair = _range(first * unit, second * unit) if second == first + 1 else None
+            else:
+                pair = _range(_cjk_value(a), _cjk_value(b) if b else None)
+            if pair is not None:
+                found.append(_Count(match.start(), match.end(), *pair, part=False))
     found.sort(key=lambda c: c.start)
 
     # Parts named before the count: text since the previous count, so "包括200名妇女在内的600名"

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from bot.config import Config
 from bot.domain import Feed, FeedState, Item, ParsedFeed
 from bot.errors import FeedError, FeedGone
+from bot.extract import main_text
 from bot.facts import Gazetteer
 from bot.fetch import Fetched, Fetcher
 from bot.match import CompiledTopic, compile_topics, match_item
@@ -24,6 +25,10 @@ from bot.stories import StoryRules, assign_story
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+# Article pages fetched per feed per cycle for full_text feeds: a first poll of a long feed must not
+# turn into a crawl; items beyond this keep their teaser.
+MAX_FULL_TEXT_PAGES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,11 @@ def _body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def _is_html(content_type: str) -> bool:
+    """Whether a Content-Type header names an HTML page (parameters such as charset ignored)."""
+    return content_type.split(";", 1)[0].strip().lower() in ("text/html", "application/xhtml+xml")
+
+
 class Poller:
     """Runs polling cycles over the configured feeds; holds only what was passed in."""
 
@@ -137,7 +147,8 @@ class Poller:
         return CycleReport(tuple(outcomes))
 
     async def poll_feed(self, feed: Feed, state: FeedState) -> FeedOutcome:
-        """Fetch, parse and store one feed, recording the result on the feed's row."""
+        """Fetch, parse (then fetch article pages, for a full_text feed) and store one feed, recording the result
+        on the feed's row."""
         try:
             fetched = await self.fetcher.fetch(feed.name, state.url, state.etag, state.last_modified)
         except FeedError as exc:
@@ -160,7 +171,10 @@ class Poller:
             return FeedOutcome(feed.name, "unchanged")
         try:
             # Parsing and storing are CPU and disk work: a thread keeps the other feeds' fetches moving.
-            parsed, results = await asyncio.to_thread(self._store, feed, fetched, now, next_at, body_hash, new_url)
+            parsed = await asyncio.to_thread(self._parse, feed, fetched, now)
+            if feed.full_text:
+                parsed = replace(parsed, items=await self._with_full_text(feed, parsed.items))
+            results = await asyncio.to_thread(self._store, feed, parsed, fetched, now, next_at, body_hash, new_url)
         except FeedError as exc:
             return self._record_failure(feed, state, exc)
         except Exception as exc:
@@ -178,13 +192,55 @@ class Poller:
             new_stories=sum(1 for r in new if r.story_created),
         )
 
-    def _store(
-        self, feed: Feed, fetched: Fetched, now: datetime, next_at: datetime, body_hash: str, new_url: str | None
-    ) -> tuple[ParsedFeed, list[IngestedItem]]:
-        """Parse the body and store its items and the feed's new state in one transaction."""
-        parsed = parse_feed(
+    def _parse(self, feed: Feed, fetched: Fetched, now: datetime) -> ParsedFeed:
+        """The feed body's items (raises FeedError when the body is no feed at all)."""
+        return parse_feed(
             fetched.body, feed=feed, fetched=now, base_url=fetched.final_url, content_type=fetched.content_type
         )
+
+    async def _with_full_text(self, feed: Feed, items: tuple[Item, ...]) -> tuple[Item, ...]:
+        """`items` with each new one's article text as its content (at most MAX_FULL_TEXT_PAGES pages
+        fetched); an item whose page fails keeps the feed's teaser. Never raises FeedError."""
+        unstored = await asyncio.to_thread(self._unstored, feed, items)
+        wanted = [item for item in unstored if item.link][:MAX_FULL_TEXT_PAGES]
+        fuller = await asyncio.gather(*(self._full_text(feed, item) for item in wanted))
+        replaced = dict(zip(wanted, fuller, strict=True))
+        return tuple(replaced.get(item, item) for item in items)
+
+    def _unstored(self, feed: Feed, items: Sequence[Item]) -> list[Item]:
+        """The items no stored item repeats, by the same test ingest_items makes: only they are worth a page."""
+        window = timedelta(days=self.config.defaults.dedupe_window_days)
+        with self.db.unit_of_work() as uow:
+            return [
+                item for item in items
+                if uow.items.find_duplicate(
+                    item, feed_name=feed.name, title_key=normalize_title(item.title), since=item.published - window
+                ) is None
+            ]
+
+    async def _full_text(self, feed: Feed, item: Item) -> Item:
+        """`item` with its article page's main text as content, or `item` unchanged when that fails."""
+        try:
+            page, content_type = await self.fetcher.fetch_page(item.link)
+        except FeedError as exc:
+            log.warning("feed %r: article %s not fetched (%s); keeping the teaser", feed.name, item.link, exc.reason)
+            return item
+        if content_type is not None and not _is_html(content_type):
+            log.warning("feed %r: article %s is %s, not HTML; keeping the teaser", feed.name, item.link, content_type)
+            return item
+        # Extraction parses a whole page: CPU work, kept off the event loop like feed parsing.
+        text = await asyncio.to_thread(main_text, page, item.link)
+        if text is None:
+            log.warning("feed %r: no article text found at %s; keeping the teaser", feed.name, item.link)
+            return item
+        # A feed that already ships the full article keeps it: the extractor may miss a paragraph.
+        return replace(item, content=text) if len(text) > len(item.content) else item
+
+    def _store(
+        self, feed: Feed, parsed: ParsedFeed, fetched: Fetched, now: datetime, next_at: datetime, body_hash: str,
+        new_url: str | None,
+    ) -> list[IngestedItem]:
+        """Store the parsed items and the feed's new state in one transaction."""
         with self.db.unit_of_work() as uow:
             results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now)
             uow.feeds.record_fetched(
@@ -192,7 +248,7 @@ class Poller:
                 last_modified=fetched.last_modified, body_hash=body_hash, new_url=new_url,
                 malformed=parsed.malformed,
             )
-        return parsed, results
+        return results
 
     def _record_failure(self, feed: Feed, state: FeedState, exc: FeedError) -> FeedOutcome:
         now = self.clock()

@@ -75,9 +75,7 @@ def test_get_me_describes_the_bot(fake_telegram: FakeTelegram) -> None:
     assert [call.method for call in fake_telegram.calls] == ["getMe", "getMe"]  # initialize, then ours
 
 
-def test_send_message_records_decoded_params_and_shows_the_visible_text(
-    fake_telegram: FakeTelegram, dm: Chat
-) -> None:
+def test_send_message_records_decoded_params_and_shows_the_visible_text(fake_telegram: FakeTelegram, dm: Chat) -> None:
     async def scenario(bot: Bot) -> telegram.Message:
         return await bot.send_message(
             dm.id, "<b>Forced return</b> at Dandong &amp; Sinuiju", parse_mode=ParseMode.HTML, reply_markup=MUTE
@@ -160,9 +158,7 @@ def test_edit_message_text_changes_what_the_user_sees(fake_telegram: FakeTelegra
     assert fake_telegram.message(dm.id, edited.message_id).reply_markup is None
 
 
-def test_editing_without_a_change_or_a_missing_message_is_a_bad_request(
-    fake_telegram: FakeTelegram, dm: Chat
-) -> None:
+def test_editing_without_a_change_or_a_missing_message_is_a_bad_request(fake_telegram: FakeTelegram, dm: Chat) -> None:
     async def scenario(bot: Bot) -> None:
         sent = await bot.send_message(dm.id, "same text")
         with pytest.raises(BadRequest, match=said("message is not modified")):
@@ -218,7 +214,7 @@ def test_a_queued_command_arrives_through_get_updates_and_offsets_acknowledge_it
     text = f"/subscribe@{fake_telegram.bot.username} nk-repatriation"
     queued = fake_telegram.command(group, alice, text)
 
-    async def scenario(bot: Bot) -> tuple[Update, list[Update]]:
+    async def scenario(bot: Bot) -> tuple[Update, tuple[Update, ...]]:
         [update] = await bot.get_updates(timeout=0)
         again = await bot.get_updates(offset=update.update_id + 1, timeout=0)
         return update, again
@@ -240,6 +236,7 @@ def test_a_queued_command_arrives_through_get_updates_and_offsets_acknowledge_it
 def test_long_polling_wakes_up_as_soon_as_an_update_is_queued(
     fake_telegram: FakeTelegram, dm: Chat, alice: User
 ) -> None:
+    fake_telegram.long_poll_cap = 10  # so only a wake-up, not the end of the wait, can return early
     timer = threading.Timer(0.2, fake_telegram.command, (dm, alice, "/start"))
 
     async def scenario(bot: Bot) -> tuple[list[Update], float]:
@@ -251,7 +248,7 @@ def test_long_polling_wakes_up_as_soon_as_an_update_is_queued(
     updates, elapsed = run(fake_telegram, scenario)
 
     assert [u.message.text for u in updates if u.message] == ["/start"]
-    assert 0.15 < elapsed < 0.9
+    assert 0.15 < elapsed < 3
 
 
 def test_long_polling_with_nothing_to_deliver_returns_empty_after_the_capped_wait(
@@ -267,7 +264,7 @@ def test_long_polling_with_nothing_to_deliver_returns_empty_after_the_capped_wai
     updates, elapsed = run(fake_telegram, scenario)
 
     assert updates == ()
-    assert 0.25 < elapsed < 0.8
+    assert 0.25 < elapsed < 3
 
 
 def test_a_second_poller_terminates_the_first_with_a_conflict(fake_telegram: FakeTelegram) -> None:
@@ -513,6 +510,7 @@ def test_json_and_multipart_bodies_decode_like_form_bodies(fake_telegram: FakeTe
 
 def test_stop_ends_a_pending_long_poll_at_once() -> None:
     server = FakeTelegram()
+    server.long_poll_cap = 10
     server.start()
     url = f"{server.base_url}{server.token}/getUpdates?timeout=30"
     answers: list[dict[str, Any]] = []
@@ -524,8 +522,8 @@ def test_stop_ends_a_pending_long_poll_at_once() -> None:
     server.stop()
     poller.join(timeout=2)
 
-    assert time.monotonic() - started < 0.5
-    assert answers in ([{"ok": True, "result": []}], [])  # answered empty, or cut off: never hung
+    assert time.monotonic() - started < 3
+    assert answers == [{"ok": True, "result": []}]
 
 
 async def _start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -559,4 +557,3 @@ def test_a_polling_application_answers_a_queued_start(fake_telegram: FakeTelegra
     assert reply.params["text"] == "Welcome. Send /subscribe to follow a topic."
     assert fake_telegram.messages(dm.id) == {reply.result["message_id"]: reply.params["text"]}
     assert fake_telegram.pending_updates() == []  # the updater acknowledged the update on stop
-

@@ -508,6 +508,39 @@ def test_alert_never_exceeds_a_small_limit() -> None:
         assert_valid(text)
 
 
+def test_a_story_with_every_part_at_its_worst_still_gets_a_summary() -> None:
+    # Each character below escapes to 6 units and every list is long: the last level of shortening must
+    # still leave room for a summary (the minimal fallback is never needed at 4,096 units).
+    worst = '"' * 5000
+    story = Story(
+        id=10**18,
+        title=worst,
+        summary=worst,
+        facts=Facts(
+            count_low=10**9,
+            count_high=10**10,
+            places=tuple(f"{n}{worst}" for n in range(20)),
+            dates=tuple(f"{n}{worst}" for n in range(20)),
+            reporters=tuple(f"{n}{worst}" for n in range(20)),
+            outlets=10**6,
+        ),
+        urgency=Urgency.URGENT,
+        topics=("t",),
+        sources=tuple(source(f"{n}{worst}", worst, "https://x.example/?" + "a" * 375) for n in range(50)),
+        actions=tuple(Action(id=worst, title=f"{n}{worst}", text=worst) for n in range(9)),
+        follow_up_of=10**18,
+    )
+    text = render_alert(story, topic_names={"t": worst}).text
+    assert_valid(text)
+    blocks = text.split("\n\n")
+    assert len(blocks) == 5 and blocks[2].startswith("&quot;") and utf16_len(blocks[2]) >= 400
+
+
+def test_a_tiny_limit_is_refused() -> None:
+    with pytest.raises(ValueError):
+        render_alert(urgent_story(), limit=100)
+
+
 # --- buttons ---------------------------------------------------------------------------------------------
 
 

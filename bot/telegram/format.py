@@ -262,10 +262,12 @@ MAX_HREF = 1000
 _URL_QUOTE = str.maketrans({'"': "%22", "<": "%3C", ">": "%3E", "\\": "%5C", "`": "%60", " ": "%20"})
 
 
-def safe_url(link: str, max_units: int = MAX_HREF) -> str | None:
-    """The link, made safe for an href, when it is an absolute http(s) URL with a host that fits
-    `max_units` once escaped; else None."""
-    link = _STRIP.sub("", link).strip()
+def safe_url(raw: str, max_units: int = MAX_HREF) -> str | None:
+    """`raw` made safe for an href when it is an absolute http(s) URL with a host, within `max_units`.
+
+    None otherwise (javascript:, data:, relative or scheme-less links, whitespace inside the scheme).
+    """
+    link = _STRIP.sub("", raw).strip()
     if not link or any(ch.isspace() and ch != " " for ch in link):
         return None
     try:
@@ -367,7 +369,8 @@ class _Packer:
         """Append `sep` (when the message has a body) and `tokens`; False, changing nothing, if too long."""
         stack = self.stack
         for token in tokens:
-            stack = _advance(stack, token)
+            if token.startswith("<"):
+                stack = _advance(stack, token)
         sep = sep if self.body else ""
         units = self.units + utf16_len(sep + "".join(tokens))
         if utf16_len(_openers(self.start)) + units + utf16_len(_closers(stack)) > self.limit:

@@ -538,8 +538,9 @@ class _Window:
 class _RateLimiter:
     """Telegram's documented send limits: per chat per second, per group per minute, global per second."""
 
-    def __init__(self, per_chat_per_second: int | None, global_per_second: int | None,
-                 group_per_minute: int | None) -> None:
+    def __init__(
+        self, per_chat_per_second: int | None, global_per_second: int | None, group_per_minute: int | None
+    ) -> None:
         self._per_chat = per_chat_per_second
         self._per_group = group_per_minute
         self._global = _Window(global_per_second, 1.0) if global_per_second else None
@@ -571,8 +572,13 @@ class FakeTelegram:
 
     long_poll_cap = 1.0  # getUpdates waits at most this long, whatever timeout the bot asks for
 
-    def __init__(self, *, bot_id: int = 7_000_000_001, bot_username: str = "repatriation_alerts_bot",
-                 bot_name: str = "Repatriation Alerts") -> None:
+    def __init__(
+        self,
+        *,
+        bot_id: int = 7_000_000_001,
+        bot_username: str = "repatriation_alerts_bot",
+        bot_name: str = "Repatriation Alerts",
+    ) -> None:
         self.token = f"{bot_id}:{secrets.token_urlsafe(26)}"
         self.bot = User(bot_id, bot_name, username=bot_username, is_bot=True)
         # One re-entrant lock guards all state; the condition wakes long polls and wait_until.
@@ -595,6 +601,8 @@ class FakeTelegram:
         self._internal_errors: list[str] = []
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._idle = threading.Condition(self._connections_lock)  # signalled when a request is done
+        self._in_flight = 0
         self._local = threading.local()  # the connection the current handler thread serves
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
             name.lower(): (name, handler)
@@ -645,7 +653,8 @@ class FakeTelegram:
             self._closing.set()
             self._cond.notify_all()
         self._httpd.shutdown()
-        with self._connections_lock:
+        with self._idle:  # let long polls and hung answers (woken above) deliver their answers
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=1.0)
             connections = list(self._connections)
         for connection in connections:
             # Wakes handler threads waiting for the next request on a kept-alive connection.
@@ -671,8 +680,7 @@ class FakeTelegram:
 
     # --- the world: users and chats ---
 
-    def user(self, id: int, first_name: str, username: str | None = None,
-             language_code: str | None = None) -> User:
+    def user(self, id: int, first_name: str, username: str | None = None, language_code: str | None = None) -> User:
         """Register a user the test can act as."""
         user = User(id, first_name, username=username, language_code=language_code)
         with self._cond:
@@ -687,27 +695,50 @@ class FakeTelegram:
             self._chats[chat.id] = _ChatState(chat, admins=[], members={user.id}, bot_status="member")
         return chat
 
-    def group(self, id: int, title: str, admins: Iterable[int | User] = (), *, supergroup: bool = False,
-              username: str | None = None, members: Iterable[int | User] = (),
-              bot_is_admin: bool = False) -> Chat:
+    def group(
+        self,
+        id: int,
+        title: str,
+        admins: Iterable[int | User] = (),
+        *,
+        supergroup: bool = False,
+        username: str | None = None,
+        members: Iterable[int | User] = (),
+        bot_is_admin: bool = False,
+    ) -> Chat:
         """A group (or supergroup) the bot is in; the first admin is its creator."""
-        chat = Chat(id, "supergroup" if supergroup else "group", title=title,
-                    username=username.lstrip("@") if username else None)
+        chat = Chat(
+            id,
+            "supergroup" if supergroup else "group",
+            title=title,
+            username=username.lstrip("@") if username else None,
+        )
         with self._cond:
             admin_ids = self._ids(admins)
-            state = _ChatState(chat, admins=admin_ids, members=set(admin_ids) | set(self._ids(members)),
-                               bot_status="administrator" if bot_is_admin else "member")
+            state = _ChatState(
+                chat,
+                admins=admin_ids,
+                members=set(admin_ids) | set(self._ids(members)),
+                bot_status="administrator" if bot_is_admin else "member",
+            )
             self._chats[id] = state
         return chat
 
-    def channel(self, id: int, title: str, username: str | None = None, admins: Iterable[int | User] = (),
-                bot_is_admin: bool = True) -> Chat:
+    def channel(
+        self,
+        id: int,
+        title: str,
+        username: str | None = None,
+        admins: Iterable[int | User] = (),
+        bot_is_admin: bool = True,
+    ) -> Chat:
         """A channel; a bot that is not its admin cannot post there ("not a member of the channel")."""
         chat = Chat(id, "channel", title=title, username=username.lstrip("@") if username else None)
         with self._cond:
             admin_ids = self._ids(admins)
-            self._chats[id] = _ChatState(chat, admins=admin_ids, members=set(admin_ids),
-                                         bot_status="administrator" if bot_is_admin else "left")
+            self._chats[id] = _ChatState(
+                chat, admins=admin_ids, members=set(admin_ids), bot_status="administrator" if bot_is_admin else "left"
+            )
         return chat
 
     def set_admins(self, chat: Chat | int, admins: Iterable[int | User]) -> None:
@@ -740,7 +771,8 @@ class FakeTelegram:
             state = self._state_of(chat)
             kind = state.chat.type
             state.forbidden = (
-                "Forbidden: bot is not a member of the channel chat" if kind == "channel"
+                "Forbidden: bot is not a member of the channel chat"
+                if kind == "channel"
                 else f"Forbidden: bot was kicked from the {kind} chat"
             )
             state.bot_status = "kicked"
@@ -758,8 +790,7 @@ class FakeTelegram:
         with self._cond:
             del self._chats[self._state_of(chat).chat.id]
 
-    def migrate(self, group: Chat | int, new_id: int, *, by: User | None = None,
-                notify: bool = True) -> Chat:
+    def migrate(self, group: Chat | int, new_id: int, *, by: User | None = None, notify: bool = True) -> Chat:
         """Upgrade a group to a supergroup `new_id`; the old id then answers 400 with migrate_to_chat_id.
 
         With `notify`, queue the two service messages Telegram sends (migrate_to / migrate_from).
@@ -769,8 +800,9 @@ class FakeTelegram:
             if old.chat.type != "group":
                 raise ValueError("only a basic group can be migrated")
             chat = Chat(new_id, "supergroup", title=old.chat.title)
-            self._chats[new_id] = _ChatState(chat, admins=list(old.admins), members=set(old.members),
-                                             bot_status=old.bot_status)
+            self._chats[new_id] = _ChatState(
+                chat, admins=list(old.admins), members=set(old.members), bot_status=old.bot_status
+            )
             if notify:
                 self._queue_message(old, by, None, extra={"migrate_to_chat_id": new_id})
                 self._queue_message(self._chats[new_id], by, None, extra={"migrate_from_chat_id": old.chat.id})
@@ -834,8 +866,15 @@ class FakeTelegram:
 
     # --- faults and limits ---
 
-    def fail_next(self, method: str, status: int = 429, *, retry_after: int | None = None, count: int = 1,
-                  description: str | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        *,
+        retry_after: int | None = None,
+        count: int = 1,
+        description: str | None = None,
+    ) -> None:
         """The next `count` calls of `method` ("*" for any) answer `status` without being handled.
 
         429 carries parameters.retry_after (3 unless given); 502 and 504 answer nginx HTML, not JSON.
@@ -850,8 +889,9 @@ class FakeTelegram:
         """The next `count` calls of `method` are not handled; the connection closes with no answer."""
         self._add_fault(method, _Fault("drop"), count)
 
-    def enforce_limits(self, per_chat_per_second: int | None = 1, global_per_second: int | None = 30,
-                       group_per_minute: int | None = 20) -> None:
+    def enforce_limits(
+        self, per_chat_per_second: int | None = 1, global_per_second: int | None = 30, group_per_minute: int | None = 20
+    ) -> None:
         """From now on, sends faster than these sliding-window limits answer 429 with retry_after."""
         with self._cond:
             self._limiter = _RateLimiter(per_chat_per_second, global_per_second, group_per_minute)
@@ -899,8 +939,16 @@ class FakeTelegram:
             message = self._chats[chat_id].messages[message_id]
             if not message.from_bot:
                 raise KeyError(message_id)
-            return BotMessage(chat_id, message_id, message.text or "", message.sent_text or "",
-                              message.parse_mode, message.reply_markup, message.edits, message.deleted)
+            return BotMessage(
+                chat_id,
+                message_id,
+                message.text or "",
+                message.sent_text or "",
+                message.parse_mode,
+                message.reply_markup,
+                message.edits,
+                message.deleted,
+            )
 
     def commands(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, Any]]:
         """The command list set with setMyCommands for `scope` (default scope) and language."""
@@ -985,8 +1033,9 @@ class FakeTelegram:
             self._cond.notify_all()
             return answer
 
-    def _dispatch(self, token: str, method: str, params: dict[str, Any],
-                  decode_error: _ApiError | None) -> tuple[str, _Answer, Any]:
+    def _dispatch(
+        self, token: str, method: str, params: dict[str, Any], decode_error: _ApiError | None
+    ) -> tuple[str, _Answer, Any]:
         if token != self.token:
             return method, _error_answer(_ApiError(401, "Unauthorized")), None
         entry = self._methods.get(method.lower())
@@ -1023,8 +1072,11 @@ class FakeTelegram:
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self._webhook_url:
-            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                 "use deleteWebhook to delete the webhook first")
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = params.get("offset")
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = min(max(float(params.get("timeout") or 0), 0.0), self.long_poll_cap)
@@ -1050,8 +1102,10 @@ class FakeTelegram:
             if self._poll_generation != generation:
                 if self._client_gone():  # PTB cancelled this poll (updater stop); no instance clash
                     raise _Abandoned
-                raise _ApiError(409, "Conflict: terminated by other getUpdates request; "
-                                     "make sure that only one bot instance is running")
+                raise _ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
@@ -1121,8 +1175,16 @@ class FakeTelegram:
             if retry_after:
                 raise _ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
         state.last_message_id += 1
-        message = _Message(state.last_message_id, int(time.time()), visible, text, parse_mode, markup,
-                           sender=None if state.chat.type == "channel" else self.bot, from_bot=True)
+        message = _Message(
+            state.last_message_id,
+            int(time.time()),
+            visible,
+            text,
+            parse_mode,
+            markup,
+            sender=None if state.chat.type == "channel" else self.bot,
+            from_bot=True,
+        )
         state.messages[message.message_id] = message
         data = self._message_json(state, message)
         if reply_to is not None:
@@ -1203,9 +1265,7 @@ class FakeTelegram:
     def _answer_callback_query(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id") or "")
         if self._open_queries.pop(query_id, None) is None:
-            raise _ApiError(
-                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
-            )
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         if len(str(params.get("text") or "")) > 200:
             raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         return True
@@ -1284,8 +1344,11 @@ class FakeTelegram:
         if state is None:
             raise _ApiError(400, "Bad Request: chat not found")
         if state.migrated_to is not None:
-            raise _ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
-                            {"migrate_to_chat_id": state.migrated_to})
+            raise _ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": state.migrated_to},
+            )
         # A blocked user's chat can still be read; a group or channel the bot left cannot.
         if state.forbidden is not None and (sending or state.chat.type != "private"):
             raise _ApiError(403, state.forbidden)
@@ -1340,12 +1403,28 @@ class FakeTelegram:
             data["until_date"] = 0
         return data
 
-    def _queue_message(self, state: _ChatState, sender: User | None, text: str | None, *,
-                       kind: str = "message", extra: dict[str, Any] | None = None) -> Queued:
+    def _queue_message(
+        self,
+        state: _ChatState,
+        sender: User | None,
+        text: str | None,
+        *,
+        kind: str = "message",
+        extra: dict[str, Any] | None = None,
+    ) -> Queued:
         state.last_message_id += 1
-        message = _Message(state.last_message_id, int(time.time()), text, text, None, None, sender=sender,
-                           from_bot=False, entities=_command_entities(text) if text else None,
-                           extra=dict(extra or {}))
+        message = _Message(
+            state.last_message_id,
+            int(time.time()),
+            text,
+            text,
+            None,
+            None,
+            sender=sender,
+            from_bot=False,
+            entities=_command_entities(text) if text else None,
+            extra=dict(extra or {}),
+        )
         state.messages[message.message_id] = message
         update_id = self._queue(kind, self._message_json(state, message))
         return Queued(update_id, message_id=message.message_id)
@@ -1419,6 +1498,15 @@ class FakeTelegram:
         with self._connections_lock:
             self._connections.discard(connection)
 
+    def _begin(self) -> None:
+        with self._idle:
+            self._in_flight += 1
+
+    def _end(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()
+
     def _client_gone(self) -> bool:
         """Whether the client of the current request closed its connection (EOF waiting to be read)."""
         connection: socket.socket | None = getattr(self._local, "connection", None)
@@ -1475,6 +1563,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
+        self.fake._begin()
+        try:
+            self._respond()
+        finally:
+            self.fake._end()
+
+    def _respond(self) -> None:
         try:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
