@@ -199,12 +199,15 @@ def parse_replay(lines: Iterable[str]) -> ReplayOutput:
 
 
 def run_replay(folder: Path, config: Path) -> ReplayOutput:
-    """Run `advocacy-bot replay --config CONFIG FOLDER` in this process; RuntimeError if it fails."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    """Run `advocacy-bot replay --config CONFIG FOLDER` in this process; RuntimeError if it fails.
+
+    Only stdout is captured: the CLI's logging (set up on its first call) and its error line stay on stderr.
+    """
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
         code = cli_main(["replay", "--config", str(config), str(folder)])
     if code != 0:
-        raise RuntimeError(f"advocacy-bot replay exited {code}: {err.getvalue().strip()}")
+        raise RuntimeError(f"advocacy-bot replay exited {code} (its error is on stderr above)")
     return parse_replay(out.getvalue().splitlines())
 
 
@@ -671,13 +674,18 @@ def format_report(quality: Quality, folder: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the report; exit 1 only with --strict and a failed target."""
+    """Print the report; exit 1 only with --strict and a failed target, 2 when nothing could be measured."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="feeds.yaml (default: the repo's)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("folder", type=Path, nargs="?", default=DEFAULT_FOLDER, help="saved feeds + labels.json")
     args = parser.parse_args(argv)
-    quality = evaluate(args.folder, args.config)
+    try:
+        quality = evaluate(args.folder, args.config)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        # A missing folder, bad labels or a failed replay: no report, and no traceback for a usage mistake.
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(format_report(quality, args.folder))
     failed = [t for t in targets(quality) if not t.ok]
     return 1 if args.strict and failed else 0

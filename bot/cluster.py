@@ -401,7 +401,7 @@ def _sig_from_dict(data: Mapping[str, Any]) -> Signature:
         minhash=tuple(int(packed[i : i + 8], 16) for i in range(0, len(packed), 8)),
         terms=frozenset(str(t) for t in data["terms"]),
         salient=tuple(str(t) for t in data["salient"]),
-        title=frozenset(str(t) for t in data["title"]),
+        title=frozenset(str(t) for t in data.get("title", ())),  # absent in profiles stored before it existed
         entities=frozenset(str(e) for e in data["entities"]),
         numbers=frozenset(int(n) for n in data["numbers"]),
         dates=frozenset(str(d) for d in data["dates"]),

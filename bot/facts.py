@@ -119,7 +119,9 @@ class Gazetteer:
     entries: tuple[GazetteerEntry, ...]
     ignore: tuple[str, ...]
     latin: re.Pattern[str] = field(compare=False, repr=False)
-    cjk: re.Pattern[str] = field(compare=False, repr=False)
+    latin_in_cjk: re.Pattern[str] = field(compare=False, repr=False)
+    hangul: re.Pattern[str] = field(compare=False, repr=False)
+    han: re.Pattern[str] = field(compare=False, repr=False)
     by_key: Mapping[str, _Alias | None] = field(compare=False, repr=False)
 
     @classmethod
@@ -137,15 +139,16 @@ class Gazetteer:
         for entry in entries:
             for alias in entry.aliases:
                 key = _key(alias)
-                if key in owner:
-                    if owner[key] != entry.name:
-                        problems.append(
-                            f"{entry.name!r}: alias {alias!r} is also an alias of {owner[key]!r}"
-                        )
+                if owner.setdefault(key, entry.name) != entry.name:
+                    problems.append(f"{entry.name!r}: alias {alias!r} is also an alias of {owner[key]!r}")
                     continue
-                owner[key] = entry.name
                 is_latin = _is_latin_start(alias)
-                by_key[key] = _Alias(entry, _case_rule(alias) if is_latin else "any")
+                rule = _case_rule(alias) if is_latin else "any"
+                # Spellings of one entry that share a key ("Vietnam", "Viet Nam"): the loosest case rule.
+                known = by_key.get(key)
+                if known is not None and _CASE_RULES.index(known.case) < _CASE_RULES.index(rule):
+                    rule = known.case
+                by_key[key] = _Alias(entry, rule)
                 (latin if is_latin else cjk).add(alias)
         for phrase in ignore:
             key = _key(phrase)
@@ -156,7 +159,7 @@ class Gazetteer:
             (latin if _is_latin_start(phrase) else cjk).add(phrase)
         if problems:
             raise ConfigError(source, problems)
-        return cls(entries, ignore, *_compile_matchers(latin, cjk), MappingProxyType(by_key))
+        return cls(entries, ignore, *_compile_matchers(latin, cjk), by_key=MappingProxyType(by_key))
 
     def entry(self, name: str) -> GazetteerEntry:
         """The entry with this canonical name; KeyError if there is none."""
@@ -169,6 +172,15 @@ class Gazetteer:
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _LATIN_LETTER = "a-z0-9à-ɏ"
+_CJK_CHAR = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f\u4e00-\u9fff\u3400-\u4dbf]")
+_CJK_SAMPLE = 400  # characters looked at to tell Korean or Chinese text from Latin text
+
+
+def _is_cjk_text(text: str) -> bool:
+    """Whether the text's opening is Korean or Chinese: picks the faster of two equivalent regexes."""
+    return _CJK_CHAR.search(text, 0, _CJK_SAMPLE) is not None
+
+
 _SPACE_CJK = r"\s*"  # Korean spacing varies; Chinese has none
 _SPACE_LATIN = r"\s+"
 _END = ""  # trie key marking the end of an alias
@@ -186,6 +198,9 @@ def _key(text: str) -> str:
 
 
 _KEY_TABLE = str.maketrans({"’": "'", "‘": "'", "‐": "-", "‑": "-", "–": "-"})
+
+
+_CASE_RULES = ("any", "capital", "upper")  # loosest first
 
 
 def _case_rule(alias: str) -> str:
@@ -222,26 +237,50 @@ def _units(alias: str) -> list[str]:
     return units
 
 
-def _compile_matchers(latin: Iterable[str], cjk: Iterable[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Two regexes over lower-cased text, each a trie of aliases so the longest alias at a place wins.
+def _trie(words: Iterable[str]) -> dict[str, Any]:
+    """A character trie of words (see _units); the empty key marks where a word ends."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for unit in _units(word):
+            node = node.setdefault(unit, {})
+        node[_END] = {}
+    return root
 
-    Speed comes from how the regexes start. The Latin one starts with "a character that is not a
-    letter or digit" (the word boundary before the alias, run on the text with a space in front), so
-    the engine only tries positions between words. The Chinese and Korean one starts with a literal
-    per branch, so the engine skips every character that starts no alias. Within a trie, each level
-    compares one character instead of trying every alias.
+
+def _letter_led(trie: Mapping[str, Any]) -> str:
+    """A Latin trie as one alternation whose branches start with their first letter, so the engine skips
+    to those letters; the word boundary before it is checked just after it (a look-behind of two)."""
+    if not trie:
+        return r"(?!)"
+    return "|".join(f"{first}(?<![{_LATIN_LETTER}].){_render(child, True)}" for first, child in sorted(trie.items()))
+
+
+def _compile_matchers(
+    latin: Iterable[str], cjk: Iterable[str]
+) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Regexes over lower-cased text, each a trie of aliases so the longest alias at a place wins:
+    Latin aliases in Latin text, Latin aliases in Korean or Chinese text, Korean aliases, Chinese aliases.
+
+    Speed comes from how a regex starts: the engine skips in C to characters that can start a match.
+    In Latin text, the Latin regex starts with "a character that is not a letter or digit" (the word
+    boundary before the alias; the text gets a space in front), so only positions between words are
+    tried. In Korean or Chinese text nearly every character is such a position, so there the Latin
+    regex starts with the alias's first letter instead. The Korean and the Chinese regexes start with
+    a literal per branch; they are apart because every candidate position tries every branch.
+    Within a trie each level compares one character instead of trying every alias.
     """
-    tries: dict[bool, dict[str, Any]] = {True: {}, False: {}}
-    for is_latin, aliases in ((True, latin), (False, cjk)):
-        for alias in aliases:
-            node = tries[is_latin]
-            for unit in _units(alias):
-                node = node.setdefault(unit, {})
-            node[_END] = {}
+    latin_trie = _trie(latin)
+    cjk = list(cjk)
+    hangul_trie = _trie(a for a in cjk if _HANGUL.search(a))
+    han_trie = _trie(a for a in cjk if not _HANGUL.search(a))
     never = r"(?!)"
-    latin_trie = _render(tries[True], True) if tries[True] else never
-    cjk_trie = _render(tries[False], False) if tries[False] else never
-    return re.compile(f"[^{_LATIN_LETTER}]({latin_trie})"), re.compile(cjk_trie)
+    return (
+        re.compile(f"[^{_LATIN_LETTER}]({_render(latin_trie, True) if latin_trie else never})"),
+        re.compile(f"({_letter_led(latin_trie)})"),
+        re.compile(_render(hangul_trie, False) if hangul_trie else never),
+        re.compile(_render(han_trie, False) if han_trie else never),
+    )
 
 
 def _render(node: Mapping[str, Any], latin: bool) -> str:
@@ -265,13 +304,20 @@ def _lower(text: str) -> str:
 _ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
 
 
-def _mentions(text: str, gazetteer: Gazetteer) -> list[_Mention]:
+def _mentions(text: str, gazetteer: Gazetteer, lowered: str | None = None) -> list[_Mention]:
     """Every alias occurrence, in text order; where two overlap, the earlier (then longer) one."""
-    lowered = _lower(text)
+    if lowered is None:
+        lowered = _lower(text)
     spans: list[tuple[int, int]] = []
-    # The leading space gives an alias at the very start its word boundary; offsets shift back by one.
-    spans.extend((m.start(1) - 1, m.end(1) - 1) for m in gazetteer.latin.finditer(" " + lowered))
-    spans.extend(m.span() for m in gazetteer.cjk.finditer(lowered))
+    if _is_cjk_text(text):
+        spans.extend(m.span(1) for m in gazetteer.latin_in_cjk.finditer(lowered))
+    else:
+        # The leading space gives an alias at the very start its word boundary; offsets shift back by one.
+        spans.extend((m.start(1) - 1, m.end(1) - 1) for m in gazetteer.latin.finditer(" " + lowered))
+    if _HANGUL.search(text):
+        spans.extend(m.span() for m in gazetteer.hangul.finditer(lowered))
+    if _HAN.search(text):
+        spans.extend(m.span() for m in gazetteer.han.finditer(lowered))
     spans.sort(key=lambda span: (span[0], -span[1]))
     found: list[_Mention] = []
     taken_until = 0
@@ -311,7 +357,6 @@ class _FileModel(BaseModel):
     ignore: list[str] = []
     places: list[_EntryModel]
     organisations: list[_OrganisationModel] = []
-
 
 
 def load_gazetteer(path: Path | None = None) -> Gazetteer:
@@ -434,18 +479,25 @@ def _places(mentions: Sequence[_Mention]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(e.name for e in places if e.kind == "country"))
 
 
-_CUE = re.compile(
-    r"\b(?:said|says|say|saying|told|tells|according\s+to|reports?|reported|reporting|statements?|stated|"
-    r"states|revealed|reveals|confirm(?:s|ed)?|announc(?:ed|es)|estimat(?:ed|es)|cit(?:ed|es|ing)|"
-    r"warn(?:s|ed)|claim(?:s|ed)|added|adds|document(?:s|ed)|found|finds|not(?:ed|es)|urg(?:ed|es)|"
-    r"call(?:s|ed)\s+on|alleg(?:ed|es)|disclosed|spokes(?:person|man|woman)|briefing|wrote|"
-    r"releas(?:ed|es)|published|den(?:ied|ies)|acknowledg(?:ed|es)|testimon(?:y|ies)|data)\b"
-    r"|밝혔|밝힌|따르면|전했|말했|발표|보고서|주장|확인|집계|지적|강조|촉구|성명|보도|추정|알렸|설명|경고|폭로|"
-    r"대변인|브리핑|서한|부인했|논평|입장|증언"
-    r"|表示|据|據|称|稱|指出|报告|報告|发表|發表|声明|聲明|说|說|透露|证实|證實|宣布|呼吁|呼籲|报道|報導|報道|"
-    r"援引|估计|估計|发布|發布|发言人|發言人|否认|否認|回应|回應|记者会|記者會",
-    re.IGNORECASE,
-)
+# Words that attribute a statement. English ones are matched on the lower-cased text.
+_CUE_WORDS_EN = (
+    "said", "says", "say", "saying", "told", "tells", "according to", "report", "reports", "reported",
+    "reporting", "statement", "statements", "stated", "states", "revealed", "reveals", "confirm", "confirms",
+    "confirmed", "announced", "announces", "estimated", "estimates", "cited", "cites", "citing", "warned",
+    "warns", "claimed", "claims", "added", "adds", "documented", "documents", "found", "finds", "noted",
+    "notes", "urged", "urges", "called on", "calls on", "alleged", "alleges", "disclosed", "spokesperson",
+    "spokesman", "spokeswoman", "briefing", "wrote", "released", "releases", "published", "denied",
+    "denies", "acknowledged", "acknowledges", "testimony", "testimonies", "data",
+)  # fmt: skip
+_CUE_WORDS_CJK = (
+    "밝혔", "밝힌", "따르면", "전했", "말했", "발표", "보고서", "주장", "확인", "집계", "지적", "강조", "촉구", "성명",
+    "보도", "추정", "알렸", "설명", "경고", "폭로", "대변인", "브리핑", "서한", "부인했", "논평", "입장", "증언",
+    "表示", "据", "據", "称", "稱", "指出", "报告", "報告", "发表", "發表", "声明", "聲明", "说", "說", "透露", "证实",
+    "證實", "宣布", "呼吁", "呼籲", "报道", "報導", "報道", "援引", "估计", "估計", "发布", "發布", "发言人", "發言人",
+    "否认", "否認", "回应", "回應", "记者会", "記者會",
+)  # fmt: skip
+_CUE_EN = re.compile(_letter_led(_trie(_CUE_WORDS_EN)))
+_CUE_CJK = re.compile("|".join(sorted(_CUE_WORDS_CJK, key=len, reverse=True)))
 _SENTENCE_END = re.compile(r"[。！？!?]|\.(?=[\s\"”’')\]]|$)|\n")
 _ABBREVIATIONS = frozenset(
     ["mr", "ms", "mrs", "dr", "st", "no", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
@@ -458,7 +510,7 @@ def _sentence_bounds(text: str) -> list[int]:
     bounds: list[int] = []
     for match in _SENTENCE_END.finditer(text):
         pos = match.start()
-        if text[pos] == ".":
+        if text[pos] == "." and pos > 0 and text[pos - 1].isascii() and text[pos - 1].isalpha():
             word = re.search(r"([A-Za-z]+)$", text[max(0, pos - 6) : pos])
             # "U.S.", "U.N." and "Oct." end no sentence.
             if word and (len(word.group(1)) == 1 or word.group(1).lower() in _ABBREVIATIONS):
@@ -467,7 +519,7 @@ def _sentence_bounds(text: str) -> list[int]:
     return bounds
 
 
-def _reporters(text: str, mentions: Sequence[_Mention]) -> tuple[str, ...]:
+def _reporters(text: str, lowered: str, mentions: Sequence[_Mention]) -> tuple[str, ...]:
     reporters: list[str] = []
     bounds: list[int] | None = None
     for mention in mentions:
@@ -481,7 +533,7 @@ def _reporters(text: str, mentions: Sequence[_Mention]) -> tuple[str, ...]:
         right = bounds[j] if j < len(bounds) else len(text)
         left = max(left, mention.start - _SENTENCE_REACH)
         right = min(right, mention.end + _SENTENCE_REACH)
-        if _CUE.search(text, left, right):
+        if _CUE_CJK.search(text, left, right) or _CUE_EN.search(lowered, left, right):
             reporters.append(mention.entry.name)
     return tuple(reporters)
 
@@ -497,18 +549,11 @@ _EN_SMALL = {
     "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
 }  # fmt: skip
 _EN_SCALES = {"dozen": 12, "hundred": 100, "thousand": 1_000, "million": 1_000_000}
-# Case-sensitive spellings ("five", "Five") rather than re.IGNORECASE: a case-sensitive literal at the
-# start of each alternative lets the regex engine skip ahead fast.
-_EN_WORD = (
-    "(?:"
-    + "|".join(sorted({v for w in [*_EN_SMALL, *_EN_SCALES] for v in (w, w.capitalize())}, key=len, reverse=True))
-    + ")(?![A-Za-z])"
-)
-_EN_WORDNUM = (
-    rf"(?:(?:a|A|an|An)\s+)?{_EN_WORD}"
-    rf"(?:(?:[\s-]+|(?:(?<=hundred)|(?<=thousand)|(?<=Hundred)|(?<=Thousand))\s+and\s+){_EN_WORD})*"
-)
-_EN_DIGNUM = r"(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?)(?:\s+(?i:thousand|million)\b)?"
+# Counts are read on the lower-cased text: no case-insensitive matching, which would keep the regex
+# engine from skipping quickly to where a number may start.
+_EN_WORD = _render(_trie([*_EN_SMALL, *_EN_SCALES]), True)
+_EN_WORDNUM = rf"(?:an?\s+)?{_EN_WORD}(?:(?:[\s-]+|(?:(?<=hundred)|(?<=thousand))\s+and\s+){_EN_WORD})*"
+_EN_DIGNUM = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9,])|[0-9]+(?:\.[0-9]+)?)(?:\s+(?:thousand|million)\b)?"
 _EN_NUM = rf"(?:{_EN_DIGNUM}|{_EN_WORDNUM})"
 _EN_NOUNS = (
     r"people|persons|individuals|(?:north\s+|n\.\s*)?koreans|defectors|escapees|escapers|refugees|"
@@ -526,19 +571,23 @@ _EN_STOP = (
     r"january|february|march|april|may|june|july|august|september|october|november|december|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 )
-# Run on the text with a space in front. It starts with the character before the number (not part of a
-# word, an amount, a decimal, an id or a time), so the engine only tries positions between words.
-_EN_COUNT = re.compile(
-    rf"""
-    [^\w$€£¥₩.,/#:%\-]
-    (?P<a>{_EN_NUM})
+_EN_AFTER_NUMBER = rf"""
     (?:\s*(?:-|–|—|\bto\b|\band\b|\bor\b)\s*(?P<b>{_EN_NUM}))?
     (?:-odd|\s+odd)?
-    (?i:
+    (?:
         (?P<gap>(?:\s+(?!(?:{_EN_STOP})\b)[a-z][a-z'’\-]*){{0,3}}?)\s+(?P<noun>{_EN_NOUNS})\b
       | (?=\s*,\s*(?:including|among\s+them|of\s+whom)\b)
     )
-    """,
+"""
+_EN_NOT_BEFORE = r"\w$€£¥₩.,/#:%\-"  # a number after these is part of a word, amount, decimal, id or time
+# Run on the text with a space in front. It starts with the character before the number, so the engine
+# only tries positions between words.
+_EN_COUNT = re.compile(rf"[^{_EN_NOT_BEFORE}](?P<a>{_EN_NUM}){_EN_AFTER_NUMBER}", re.VERBOSE)
+# For Korean and Chinese text, where nearly every character is "between words": figures only, starting
+# with the digit (English number words do not occur there).
+_EN_COUNT_FIGURES = re.compile(
+    rf"(?P<a>[0-9](?<![{_EN_NOT_BEFORE}].)(?:[0-9]{{0,2}}(?:,[0-9]{{3}})+(?![0-9,])|[0-9]*(?:\.[0-9]+)?)"
+    rf"(?:\s+(?:thousand|million)\b)?){_EN_AFTER_NUMBER}",
     re.VERBOSE,
 )
 _EN_BEFORE_DAY = re.compile(
@@ -548,10 +597,10 @@ _EN_PART = re.compile(r"\b(?:including|among\s+(?:them|whom)|of\s+whom|of\s+them
 
 # Numbers start with a digit not preceded by a digit, point or comma (the look-behind comes after the
 # first digit so the pattern starts with a character class, which the engine skips to quickly).
-_KO_NUM_REST = r"[\d,.]*(?:\s?[만천백](?:\s?\d[\d,]*)?)*"
+_KO_NUM_REST = r"[0-9,.]*(?:\s?[만천백](?:\s?[0-9][0-9,]*)?)*"
 _KO_COUNT = re.compile(
-    rf"(?P<a>\d(?<![\d.,].){_KO_NUM_REST})"
-    rf"(?:\s*(?:명\s*)?(?:~|∼|〜|～|-|–|—|에서)\s*(?P<b>\d{_KO_NUM_REST}))?"
+    rf"(?P<a>[0-9](?<![0-9.,].){_KO_NUM_REST})"
+    rf"(?:\s*(?:명\s*)?(?:~|∼|〜|～|-|–|—|에서)\s*(?P<b>[0-9]{_KO_NUM_REST}))?"
     r"\s*(?:여|남짓|가량|이상|안팎|정도|내외)?\s*명(?![단절령예])"
 )
 _KO_PART_BEFORE = re.compile(r"(?:이|그)\s?중(?!국)|가운데|(?:^|\s)중(?:에는|에서|엔)?\s")
@@ -560,10 +609,10 @@ _KO_PART_AFTER = re.compile(r"^\s*(?:을|를|이|가)?\s*포함")
 _ZH_DIGITS = "零〇一二两兩三四五六七八九"
 _ZH_UNITS = "十百千万萬"
 # A Chinese number starts with a digit or 十: 百人, 千人, 万人 alone are idioms ("千人计划"), not counts.
-_ZH_NUM_REST = rf"[\d.,{_ZH_DIGITS}{_ZH_UNITS}]*"
+_ZH_NUM_REST = rf"[0-9.,{_ZH_DIGITS}{_ZH_UNITS}]*"
 _ZH_COUNT = re.compile(
-    rf"(?P<a>[\d{_ZH_DIGITS}十](?<![第数數几幾上成下\d.,{_ZH_DIGITS}{_ZH_UNITS}].){_ZH_NUM_REST})"
-    rf"(?:\s*(?:至|到|~|～|-|–|—)\s*(?P<b>[\d{_ZH_DIGITS}十]{_ZH_NUM_REST}))?"
+    rf"(?P<a>[0-9{_ZH_DIGITS}十](?<![第数數几幾上成下[0-9].,{_ZH_DIGITS}{_ZH_UNITS}].){_ZH_NUM_REST})"
+    rf"(?:\s*(?:至|到|~|～|-|–|—)\s*(?P<b>[0-9{_ZH_DIGITS}十]{_ZH_NUM_REST}))?"
     r"\s*(?:余|餘|多)?\s*(?:名|人(?![民口])|位(?![数數置於于])|[个個](?=人))"
 )
 _ZH_PART_BEFORE = re.compile(r"其中|包括|当中|當中|中有")
@@ -588,7 +637,7 @@ class _Count:
 
 def _en_value(text: str) -> float | None:
     text = text.lower().strip()
-    digits = re.match(r"([\d,]+(?:\.\d+)?)(?:\s+(thousand|million))?$", text)
+    digits = re.match(r"([0-9,]+(?:\.[0-9]+)?)(?:\s+(thousand|million))?$", text)
     if digits:
         value = float(digits.group(1).replace(",", ""))
         return value * _EN_SCALES[digits.group(2)] if digits.group(2) else value
@@ -657,14 +706,18 @@ def _range(low: float | None, high: float | None) -> tuple[int, int] | None:
 
 
 def _is_year(number: str) -> bool:
-    return bool(re.fullmatch(r"\d{4}", number.strip())) and 1800 <= int(number) <= 2100
+    return bool(re.fullmatch(r"[0-9]{4}", number.strip())) and 1800 <= int(number) <= 2100
 
 
 def _counts(text: str) -> list[_Count]:
     found: list[_Count] = []
-    for match in _EN_COUNT.finditer(" " + text):  # offsets shift back by one
+    cjk = _is_cjk_text(text)
+    lowered = _lower(text)
+    matches = _EN_COUNT_FIGURES.finditer(lowered) if cjk else _EN_COUNT.finditer(" " + lowered)
+    shift = 0 if cjk else 1  # the space put in front
+    for match in matches:
         a, b = match.group("a"), match.group("b")
-        start, end = match.start("a") - 1, match.end() - 1
+        start, end = match.start("a") - shift, match.end() - shift
         if _is_year(a) or (b is not None and _is_year(b)):
             continue
         if _EN_BEFORE_DAY.search(text, max(0, start - 12), start):
@@ -673,7 +726,7 @@ def _counts(text: str) -> list[_Count]:
         if pair is None:
             continue
         gap = match.group("gap") or ""
-        part = bool(re.search(r"\bof\b", gap, re.IGNORECASE))  # "200 of the detainees"
+        part = bool(re.search(r"\bof\b", gap))  # "200 of the detainees"
         found.append(_Count(start, end, *pair, part=part))
     if "명" in text:
         for match in _KO_COUNT.finditer(text):
@@ -747,12 +800,17 @@ _MON = (
     r"(?P<mon>January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b\.?"
 )
-_MON_FULL = (
-    r"(?P<mon>January|February|March|April|May|June|July|August|September|October|November|December|Sept)\b"
-)
 _WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
              "sunday": 6, "월": 0, "화": 1, "수": 2, "목": 3, "금": 4, "토": 5, "일": 6, "一": 0, "二": 1,
              "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}  # fmt: skip
+# Words before a month name that make it a time ("in May"), not a verb or a name ("May", "March").
+_EN_MONTH_CONTEXT = re.compile(
+    r"\b(?i:in|since|during|until|till|from|by|through|throughout|last|this|between|before|after|early|"
+    r"late|mid)(?:[\s-]+(?i:early|late|mid))?[\s-]+$"
+)
+_EN_WEEKDAY_CONTEXT = re.compile(r"\b(?i:(last|this|past|next|coming))\s+$")
+_KO_WEEK_CONTEXT = re.compile(r"(지난\s?주|이번\s?주|다음\s?주|지난|오는|다음)\s*$")
+_KO_FUTURE = re.compile(r"(?:오는|다음\s?달)\s*$")
 
 _Resolver = Callable[[re.Match[str], date], str | None]
 
@@ -774,7 +832,7 @@ def _make_date(year: int, month: int, day: int) -> date | None:
 
 def _month_day(month: int, day: int, ref: date) -> str | None:
     """The latest date with this month and day at or before `ref` (one day of slack)."""
-    for year in (ref.year, ref.year - 1, ref.year - 2, ref.year - 3, ref.year - 4):
+    for year in range(ref.year, ref.year - 5, -1):  # five years find a 29 February
         found = _make_date(year, month, day)
         if found is not None and found <= ref + _SLACK:
             return _iso(found)
@@ -787,29 +845,27 @@ def _month_only(month: int, ref: date) -> str | None:
     return _month_iso(ref.year if month <= ref.month else ref.year - 1, month)
 
 
+def _shift_month(year: int, month: int, back: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) - back
+    return index // 12, index % 12 + 1
+
+
 def _day_of_month(day: int, ref: date, months_back: int | None = None) -> str | None:
     """Day `day` of ref's month less `months_back`, or (None) the latest such day at or before ref."""
-    year, month = ref.year, ref.month
     if months_back is not None:
-        month -= months_back
-        while month < 1:
-            month += 12
-            year -= 1
-        found = _make_date(year, month, day)
+        found = _make_date(*_shift_month(ref.year, ref.month, months_back), day)
         return _iso(found) if found else None
-    for _ in range(3):
-        found = _make_date(year, month, day)
+    for back in range(3):
+        found = _make_date(*_shift_month(ref.year, ref.month, back), day)
         if found is not None and found <= ref + _SLACK:
             return _iso(found)
-        month -= 1
-        if month < 1:
-            month, year = 12, year - 1
     return None
 
 
-def _weekday(target: int, ref: date, weeks_back: int = 0, strictly_before: bool = False) -> str:
-    if weeks_back:
-        monday = ref - timedelta(days=ref.weekday()) - timedelta(weeks=weeks_back)
+def _weekday(target: int, ref: date, week: int | None = None, strictly_before: bool = False) -> str:
+    """Weekday `target` in the week `week` weeks before ref's, or (None) the latest one at or before ref."""
+    if week is not None:
+        monday = ref - timedelta(days=ref.weekday()) - timedelta(weeks=week)
         return _iso(monday + timedelta(days=target))
     back = (ref.weekday() - target) % 7
     if back == 0 and strictly_before:
@@ -817,79 +873,68 @@ def _weekday(target: int, ref: date, weeks_back: int = 0, strictly_before: bool 
     return _iso(ref - timedelta(days=back))
 
 
-def _months_ago(ref: date, months: int) -> str:
-    year, month = ref.year, ref.month - months
-    while month < 1:
-        month += 12
-        year -= 1
-    return _month_iso(year, month)
+def _before(m: re.Match[str], width: int = 30) -> str:
+    """The text just before the match, where context words sit."""
+    return m.string[max(0, m.start() - width) : m.start()]
 
 
-def _int(match: re.Match[str], group: str) -> int:
-    return int(match.group(group))
-
-
-def _full(m: re.Match[str], ref: date) -> str | None:
-    found = _make_date(_int(m, "year"), _int(m, "mon"), _int(m, "day"))
-    return _iso(found) if found else None
-
-
-def _year_month(m: re.Match[str], ref: date) -> str | None:
-    month = _int(m, "mon")
-    return _month_iso(_int(m, "year"), month) if 1 <= month <= 12 else None
-
-
-def _md(m: re.Match[str], ref: date) -> str | None:
-    return _month_day(_int(m, "mon"), _int(m, "day"), ref)
-
-
-def _mon_only(m: re.Match[str], ref: date) -> str | None:
-    return _month_only(_int(m, "mon"), ref)
+def _int(m: re.Match[str], group: str) -> int:
+    return int(m.group(group))
 
 
 def _en_month(m: re.Match[str]) -> int:
     return _MONTHS[m.group("mon").lower().rstrip(".")]
 
 
-def _en_md(m: re.Match[str], ref: date) -> str | None:
+def _en_day_first(m: re.Match[str], ref: date) -> str | None:
     if m.group("year"):
         found = _make_date(_int(m, "year"), _en_month(m), _int(m, "day"))
         return _iso(found) if found else None
     return _month_day(_en_month(m), _int(m, "day"), ref)
 
 
-def _en_month_year(m: re.Match[str], ref: date) -> str | None:
-    return _month_iso(_int(m, "year"), _en_month(m))
-
-
-def _en_month_only(m: re.Match[str], ref: date) -> str | None:
-    return _month_only(_en_month(m), ref)
+def _en_month_first(m: re.Match[str], ref: date) -> str | None:
+    if m.start() > 0 and m.string[m.start() - 1].isalpha():
+        return None
+    if m.group("day"):
+        return _en_day_first(m, ref)
+    if m.group("myear"):
+        return _month_iso(_int(m, "myear"), _en_month(m))
+    if _EN_MONTH_CONTEXT.search(_before(m)):
+        return _month_only(_en_month(m), ref)
+    return None  # "May" the verb, "March" the walk
 
 
 def _en_weekday(m: re.Match[str], ref: date) -> str | None:
-    rel = (m.group("rel") or "").lower()
+    context = _EN_WEEKDAY_CONTEXT.search(_before(m, 12))
+    rel = context.group(1).lower() if context else ""
+    if rel in ("next", "coming"):
+        return None
     return _weekday(_WEEKDAYS[m.group("wd").lower()], ref, strictly_before=rel == "last")
+
+
+def _yesterday(m: re.Match[str], ref: date) -> str | None:
+    days = 2 if re.search(r"(?i:day\s+before\s+)$", _before(m, 16)) else 1
+    return _iso(ref - timedelta(days=days))
 
 
 def _days_back(days: int) -> _Resolver:
     return lambda m, ref: _iso(ref - timedelta(days=days))
 
 
-def _months_back(months: int) -> _Resolver:
-    return lambda m, ref: _months_ago(ref, months)
-
-
-def _rel_year(word: str) -> int:
-    return {"지난해": 1, "작년": 1, "지난 해": 1, "去年": 1, "前年": 2}.get(word, 0)
+def _relative_month(m: re.Match[str], ref: date) -> str | None:
+    word = m.group().lower()
+    back = 1 if word.startswith(("last", "지난", "上")) else 0
+    return _month_iso(*_shift_month(ref.year, ref.month, back))
 
 
 def _year_word_md(m: re.Match[str], ref: date) -> str | None:
-    year = ref.year - _rel_year(m.group("rel"))
-    if m.group("day"):
-        found = _make_date(year, _int(m, "mon"), _int(m, "day"))
-        return _iso(found) if found else None
+    back = {"지난해": 1, "작년": 1, "去年": 1, "前年": 2}.get(re.sub(r"\s", "", m.group("rel")), 0)
     month = _int(m, "mon")
-    return _month_iso(year, month) if 1 <= month <= 12 else None
+    if m.group("day"):
+        found = _make_date(ref.year - back, month, _int(m, "day"))
+        return _iso(found) if found else None
+    return _month_iso(ref.year - back, month) if 1 <= month <= 12 else None
 
 
 def _month_word_day(m: re.Match[str], ref: date) -> str | None:
@@ -898,66 +943,115 @@ def _month_word_day(m: re.Match[str], ref: date) -> str | None:
 
 
 def _bare_day(m: re.Match[str], ref: date) -> str | None:
+    if _KO_FUTURE.search(_before(m, 8)):
+        return None
     return _day_of_month(_int(m, "day"), ref)
 
 
 def _ko_weekday(m: re.Match[str], ref: date) -> str | None:
-    rel = re.sub(r"\s", "", m.group("rel") or "")
+    context = _KO_WEEK_CONTEXT.search(_before(m, 10))
+    rel = re.sub(r"\s", "", context.group(1)) if context else ""
     target = _WEEKDAYS[m.group("wd")]
-    if rel == "지난주":
-        return _weekday(target, ref, weeks_back=1)
+    if rel in ("다음주", "오는", "다음"):
+        return None
+    if rel in ("지난주", "이번주"):
+        return _weekday(target, ref, week=1 if rel == "지난주" else 0)
     return _weekday(target, ref, strictly_before=rel == "지난")
 
 
 def _zh_weekday(m: re.Match[str], ref: date) -> str | None:
+    before = m.string[m.start() - 1] if m.start() > 0 else ""
     target = _WEEKDAYS[m.group("wd")]
-    if m.group("rel") == "上":
-        return _weekday(target, ref, weeks_back=1)
+    if before in ("下", "每", "一"):  # next week's, every week's, 一周一次 ("once a week")
+        return None
+    if before == "上":
+        return _weekday(target, ref, week=1)
+    if before in ("本", "这", "這"):
+        return _weekday(target, ref, week=0)
     return _weekday(target, ref)
 
 
-_NOT_FUTURE = r"(?<!오는 )(?<!오는)"
-_DATE_RULES: tuple[tuple[re.Pattern[str], _Resolver], ...] = (
-    # Full dates first, then the longest partial forms, so "2023년 10월 9일" is one date, not three.
-    (re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})(?!\d)"), _full),
-    (re.compile(r"(?P<year>\d{4})\s*년\s*(?P<mon>\d{1,2})\s*월\s*(?P<day>\d{1,2})\s*일"), _full),
-    (re.compile(r"(?P<year>\d{4})\s*年\s*(?P<mon>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号號]"), _full),
-    (re.compile(rf"\b{_MON}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?![:%]|\.\d)(?:,?\s+(?P<year>\d{{4}})\b)?"),
-     _en_md),
-    (re.compile(rf"(?<![\d.,])\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON}(?:,?\s+(?P<year>\d{{4}})\b)?"),
-     _en_md),
-    (re.compile(rf"\b{_MON},?\s+(?P<year>\d{{4}})\b"), _en_month_year),
-    (re.compile(r"(?P<year>\d{4})\s*년\s*(?P<mon>\d{1,2})\s*월(?!\s*\d)"), _year_month),
-    (re.compile(r"(?P<year>\d{4})\s*年\s*(?P<mon>\d{1,2})\s*月(?!\s*\d)"), _year_month),
-    (re.compile(r"(?P<rel>지난\s?해|작년|올해|금년)\s*(?P<mon>\d{1,2})\s*월(?:\s*(?P<day>\d{1,2})\s*일)?"),
-     _year_word_md),
-    (re.compile(r"(?P<rel>去年|今年|前年)\s*(?P<mon>\d{1,2})\s*月(?:\s*(?P<day>\d{1,2})\s*[日号號])?"),
-     _year_word_md),
-    (re.compile(rf"{_NOT_FUTURE}(?<![\d.])(?P<mon>\d{{1,2}})\s*월\s*(?P<day>\d{{1,2}})\s*일"), _md),
-    (re.compile(r"(?<![\d.])(?P<mon>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*[日号號]"), _md),
-    (re.compile(r"(?P<rel>지난\s?달|이달|이번\s?달|전달)\s*(?P<day>\d{1,2})\s*일"), _month_word_day),
-    (re.compile(r"(?P<rel>上个?月|上個月|本月|这个月|這個月|当月|當月)\s*(?P<day>\d{1,2})\s*[日号號]"),
+def _digit_led(m: re.Match[str], ref: date) -> str | None:
+    """Resolve a match of _DIGIT_DATE by the form that matched (the group that closed last)."""
+    form = m.lastgroup or ""
+    n = m.group("n")
+    if form in ("iso", "kofull", "zhfull", "koym", "zhym"):
+        if len(n) != 4:
+            return None
+        year, month = int(n), int(m.group(form + "_m"))
+        if form.endswith("ym"):
+            return _month_iso(year, month) if 1 <= month <= 12 else None
+        found = _make_date(year, month, int(m.group(form + "_d")))
+        return _iso(found) if found else None
+    if len(n) > 2 or _KO_FUTURE.search(_before(m, 8)):
+        return None
+    if form == "enday":
+        month = _MONTHS[m.group("mon").lower().rstrip(".")]
+        if m.group("enday_y"):
+            found = _make_date(int(m.group("enday_y")), month, int(n))
+            return _iso(found) if found else None
+        return _month_day(month, int(n), ref)
+    if form in ("komd", "zhmd"):
+        return _month_day(int(n), int(m.group(form + "_d")), ref)
+    if form in ("koday", "zhday"):
+        return _day_of_month(int(n), ref)
+    return _month_only(int(n), ref)  # komon, zhmon
+
+
+# Every date form that starts with a number, in one pass: the number, then the form's continuation,
+# tried in order of priority (full dates before partial ones). One pass instead of twelve matters:
+# each pass over a text costs about as much as the whole match work.
+_DIGIT_DATE = re.compile(
+    rf"""
+    (?P<n>[0-9](?<![0-9.,].)[0-9]{{0,3}})
+    (?:
+        (?P<iso>-(?P<iso_m>[0-9]{{2}})-(?P<iso_d>[0-9]{{2}})(?![0-9]))
+      | (?P<kofull>\s*년\s*(?P<kofull_m>[0-9]{{1,2}})\s*월\s*(?P<kofull_d>[0-9]{{1,2}})\s*일)
+      | (?P<zhfull>\s*年\s*(?P<zhfull_m>[0-9]{{1,2}})\s*月\s*(?P<zhfull_d>[0-9]{{1,2}})\s*[日号號])
+      | (?P<koym>\s*년\s*(?P<koym_m>[0-9]{{1,2}})\s*월(?!\s*[0-9]))
+      | (?P<zhym>\s*年\s*(?P<zhym_m>[0-9]{{1,2}})\s*月(?!\s*[0-9]))
+      | (?P<enday>(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON}(?:,?\s+(?P<enday_y>[0-9]{{4}})\b)?)
+      | (?P<komd>\s*월\s*(?P<komd_d>[0-9]{{1,2}})\s*일)
+      | (?P<zhmd>\s*月\s*(?P<zhmd_d>[0-9]{{1,2}})\s*[日号號])
+      | (?P<koday>\s*일(?=\s*(?:밤|새벽|오전|오후|저녁|낮|께|경|\(현지)))
+      | (?P<zhday>\s*日(?![本元币幣圆圓内內]))
+      | (?P<komon>\s*월(?![0-9]|\s+[0-9]))
+      | (?P<zhmon>\s*月份?(?![0-9]|\s+[0-9]))
+    )
+    """,
+    re.VERBOSE,
+)
+
+# (needles, pattern, resolver): the rule runs only on texts containing one of the needles (None: always).
+# Every pattern starts with a literal or a character class, never with a look-behind or \b, so the
+# engine skips quickly to where it may match; look-behinds come after the first character instead.
+# Order is priority: a match overlapping an earlier rule's is dropped. Forms that start with a word
+# but end in a number ("지난달 9일") come before the number forms, which would read "9일" alone.
+_DATE_RULES: tuple[tuple[tuple[str, ...] | None, re.Pattern[str], _Resolver], ...] = (
+    (("월",), re.compile(r"(?P<rel>지난\s?해|작년|올해|금년)\s*(?P<mon>[0-9]{1,2})\s*월"
+                         r"(?:\s*(?P<day>[0-9]{1,2})\s*일)?"), _year_word_md),
+    (("年",), re.compile(r"(?P<rel>去年|今年|前年)\s*(?P<mon>[0-9]{1,2})\s*月"
+                         r"(?:\s*(?P<day>[0-9]{1,2})\s*[日号號])?"), _year_word_md),
+    (("달",), re.compile(r"(?P<rel>지난\s?달|이달|이번\s?달|전달)\s*(?P<day>[0-9]{1,2})\s*일"), _month_word_day),
+    (("月",), re.compile(r"(?P<rel>上个?月|上個月|本月|这个月|這個月|当月|當月)\s*(?P<day>[0-9]{1,2})\s*[日号號]"),
      _month_word_day),
-    (re.compile(r"지난\s*(?P<day>\d{1,2})\s*일"), _bare_day),
-    (re.compile(rf"{_NOT_FUTURE}(?<![\d.월])(?P<day>\d{{1,2}})\s*일(?=\s*(?:밤|새벽|오전|오후|저녁|낮|께|경|\(현지))"),
-     _bare_day),
-    (re.compile(r"(?<![\d.月年号號])(?P<day>\d{1,2})\s*日(?![本元币幣圆圓内內])"), _bare_day),
-    (re.compile(r"(?i:yesterday)\b|(?i:last\s+night)\b|어젯밤|어제|昨天|昨日|昨晚|昨夜"), _days_back(1)),
-    (re.compile(r"(?i:the\s+day\s+before\s+yesterday)|그저께|前天"), _days_back(2)),
-    (re.compile(r"\b(?i:last\s+month)\b|지난\s?달|上个?月|上個月"), _months_back(1)),
-    (re.compile(r"\b(?i:this\s+month)\b|이달|이번\s?달|本月"), _months_back(0)),
-    (re.compile(rf"{_NOT_FUTURE}(?<![\d.])(?P<mon>\d{{1,2}})\s*월(?!\s*\d)"), _mon_only),
-    (re.compile(r"(?<![\d.])(?P<mon>\d{1,2})\s*月份?(?!\s*\d)"), _mon_only),
-    (re.compile(
-        r"\b(?i:in|since|during|until|till|from|by|through|throughout|last|this|between|before|after|"
-        rf"early|late|mid)(?:[\s-]+(?i:early|late|mid))?[\s-]+{_MON_FULL}(?!\.?\s*\d)"),
-     _en_month_only),
-    (re.compile(r"\b(?:(?P<rel>(?i:last|this|past|on))\s+)?"
-                r"(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b(?!s)"),
+    (("지난",), re.compile(r"지난\s*(?P<day>[0-9]{1,2})\s*일"), _bare_day),
+    (None, _DIGIT_DATE, _digit_led),
+    (None, re.compile(rf"{_MON}(?:\s+(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?\b(?![:%]|\.[0-9])"
+                      rf"(?:,?\s+(?P<year>[0-9]{{4}})\b)?|,?\s+(?P<myear>[0-9]{{4}})\b)?"),
+     _en_month_first),
+    (("esterday", "어제", "어젯", "昨"), re.compile(r"yesterday|Yesterday|어젯밤|어제|昨天|昨日|昨晚|昨夜"),
+     _yesterday),
+    (("night", "Night"), re.compile(r"(?:last|Last)\s+(?:night|Night)(?![a-z])"), _days_back(1)),
+    (("그저께", "前天"), re.compile(r"그저께|前天"), _days_back(2)),
+    (("month", "Month"), re.compile(r"(?:last|Last|this|This)\s+(?:month|Month)(?![a-z])"), _relative_month),
+    (("달",), re.compile(r"지난\s?달|이달|이번\s?달"), _relative_month),
+    (("月",), re.compile(r"上个?月|上個月|本月|这个月|這個月"), _relative_month),
+    (("day",), re.compile(r"(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?![A-Za-z])"),
      _en_weekday),
-    (re.compile(r"(?P<rel>지난\s?주\s*|지난\s*)?(?P<wd>[월화수목금토일])요일"), _ko_weekday),
-    (re.compile(r"(?<![每一下])(?P<rel>上|本|这|這)?(?:周|週|星期|礼拜|禮拜)(?P<wd>[一二三四五六日天])(?![到至次])"),
-     _zh_weekday),
+    (("요일",), re.compile(r"(?P<wd>[월화수목금토일])요일"), _ko_weekday),
+    (("周", "週", "星期", "礼拜", "禮拜"),
+     re.compile(r"(?:周|週|星期|礼拜|禮拜)(?P<wd>[一二三四五六日天])(?![到至次])"), _zh_weekday),
 )  # fmt: skip
 
 
@@ -972,7 +1066,9 @@ def _reference_date(published: datetime, language: str) -> date:
 def _dates(text: str, ref: date) -> tuple[str, ...]:
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, str]] = []
-    for pattern, resolve in _DATE_RULES:
+    for needles, pattern, resolve in _DATE_RULES:
+        if needles is not None and not any(needle in text for needle in needles):
+            continue
         for match in pattern.finditer(text):
             start, end = match.span()
             if any(start < e and s < end for s, e in taken):
@@ -992,14 +1088,15 @@ def _dates(text: str, ref: date) -> tuple[str, ...]:
 
 def extract_facts(text: str, language: str, published: datetime, gazetteer: Gazetteer) -> Facts:
     """Count, places, event dates and reporters of one report (outlets=0); see the module rules."""
-    mentions = _mentions(text, gazetteer)
+    lowered = _lower(text)
+    mentions = _mentions(text, gazetteer, lowered)
     count = _main_count(text)
     return Facts(
         count_low=count[0] if count else None,
         count_high=count[1] if count else None,
         places=_places(mentions),
         dates=_dates(text, _reference_date(published, language)),
-        reporters=_reporters(text, mentions),
+        reporters=_reporters(text, lowered, mentions),
         outlets=0,
     )
 

@@ -31,7 +31,6 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
 
 from tests.support.fake_telegram import Chat, FakeTelegram, User
-from tests.support.fake_telegram import fake_telegram as fake_telegram  # the fixture, until conftest loads it
 
 MUTE = InlineKeyboardMarkup([[InlineKeyboardButton("Mute this story", callback_data="mute:story-7")]])
 

@@ -1078,8 +1078,11 @@ class FakeTelegram:
                 "use deleteWebhook to delete the webhook first",
             )
         offset = params.get("offset")
-        limit = min(max(int(params.get("limit") or 100), 1), 100)
-        timeout = min(max(float(params.get("timeout") or 0), 0.0), self.long_poll_cap)
+        try:
+            limit = min(max(int(params.get("limit") or 100), 1), 100)
+            timeout = min(max(float(params.get("timeout") or 0), 0.0), self.long_poll_cap)
+        except (TypeError, ValueError) as exc:
+            raise _ApiError(400, "Bad Request: wrong parameter in getUpdates request") from exc
         allowed = params.get("allowed_updates")
         if isinstance(allowed, list):
             self._allowed_updates = [str(kind) for kind in allowed]  # persists, as on Telegram

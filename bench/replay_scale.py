@@ -1,0 +1,597 @@
+"""Throughput and memory of the real pipeline on synthetic feeds, and clustering cost against a full database.
+
+    .venv/bin/python bench/replay_scale.py [--items 10000] [--stories 1000,100000] [--probe 200]
+                                           [--skip-replay] [--skip-clustering] [--tracemalloc] [--keep DIR]
+
+1. Replay: --items synthetic articles (most off-topic; about 10% retellings of North Korean repatriation
+   events; a few syndicated copies and re-posts) are written as RSS files, one per feed, into a temporary
+   folder, then replayed in-process exactly as `advocacy-bot replay` does (bot.replay.replay into a scratch
+   SQLite file, every record serialized with bot.replay.dumps). Prints wall time, items/s and peak memory
+   (ru_maxrss of the whole process; with --tracemalloc also the Python heap peak of the replay, which slows
+   it down several times).
+2. Clustering: for each size in --stories, a scratch database is filled with that many on-topic stories
+   through StoryRepository.create/index (profiles from bot.cluster.signature/profile_for, each with one
+   stored source item), all inside the follow-up window so every one is reachable as a candidate (the worst
+   case). Then --probe new on-topic items (half retell a stored event, half are new events) go through
+   bot.stories.assign_story, the pipeline's story step; the mean, median and p95 ms per item are printed.
+
+Everything is seeded, so two runs write the same feeds; only the timings vary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.cluster import index_keys, profile_for, signature  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from bot.domain import Facts, Feed, Item, Urgency  # noqa: E402
+from bot.facts import load_gazetteer  # noqa: E402
+from bot.parse import normalize_title  # noqa: E402
+from bot.pipeline import story_rules  # noqa: E402
+from bot.replay import dumps, replay  # noqa: E402
+from bot.storage.db import Database, sqlite_url  # noqa: E402
+from bot.storage.stories import StoryContent  # noqa: E402
+from bot.stories import assign_story  # noqa: E402
+
+CONFIG = ROOT / "feeds.yaml"
+TOPIC = "nk-repatriation"
+START = datetime(2024, 3, 1, tzinfo=UTC)
+SEED = 20231009
+
+# --- synthetic articles --------------------------------------------------------------------------------------
+# Written for this benchmark: vocabulary pools and sentence templates, filled at random with a fixed seed.
+
+CITIES = (
+    "Lisbon", "Nairobi", "Osaka", "Denver", "Krakow", "Porto Alegre", "Adelaide", "Leeds", "Bergen", "Tucson",
+    "Valencia", "Cebu", "Quito", "Halifax", "Tbilisi", "Cork", "Dresden", "Mombasa", "Perth", "Turin",
+)  # fmt: skip
+MASCOTS = ("Rovers", "Falcons", "Mariners", "Comets", "Lions", "Wanderers", "Harriers", "Rangers", "Owls", "Stags")
+COMPANIES = (
+    "Northwind Systems", "Halvard Foods", "Corvex Motors", "Pellucid Bio", "Quayline Shipping", "Arbor Retail",
+    "Tessellate Chips", "Brightwater Energy", "Kestrel Air", "Montague Insurance", "Olvera Mining", "Sablefin Media",
+)  # fmt: skip
+PRODUCTS = ("tablet", "electric van", "heat pump", "smartwatch", "cloud service", "drone", "battery pack", "router")
+STORMS = ("Storm Anwen", "Cyclone Belal", "Tropical Storm Kiko", "Storm Ciara", "Typhoon Haikui", "Storm Dara")
+REGIONS = ("the northern coast", "the river valley", "the capital region", "the southern islands", "the highlands")
+BILLS = ("housing", "pension", "data protection", "farm subsidy", "transport", "school meals", "border tariff")
+ILLNESSES = ("measles", "dengue", "seasonal flu", "cholera", "whooping cough")
+MOVES = ("rose", "fell", "jumped", "slid", "climbed", "dropped")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+OFF_TOPIC: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "{team} beat {team2} {a}-{b} in front of {homes} fans",
+        (
+            "{team} came from behind to win {a}-{b} against {team2} on {day}.",
+            "The winning goal came in the {minute}th minute after a long spell of pressure.",
+            "{team2} remain {rank} in the table with {games} games left to play.",
+            "Their coach said the squad had worked hard on set pieces during the week.",
+        ),
+    ),
+    (
+        "{company} shares {move} {pct} percent as revenue reaches {money} million dollars",
+        (
+            "Shares in {company} {move} {pct} percent in early trading on {day}.",
+            "The group reported quarterly revenue of {money} million dollars, against forecasts of {money2} million.",
+            "Analysts pointed to weaker demand in {city} and rising costs for materials.",
+            "The board kept its dividend unchanged and said it would buy back shares.",
+        ),
+    ),
+    (
+        "{storm} leaves {homes} homes without power in {region}",
+        (
+            "{storm} dropped up to {mm} millimetres of rain on {region} overnight into {day}.",
+            "About {homes} homes lost power and several roads were closed by flooding.",
+            "Forecasters expect the winds to ease by the weekend as the system moves east.",
+            "Schools in {city} stayed shut as a precaution.",
+        ),
+    ),
+    (
+        "{company} unveils a {money}-dollar {product} in {city}",
+        (
+            "{company} showed its new {product} at an event in {city} on {day}.",
+            "The device goes on sale next month at a price of {money} dollars.",
+            "Reviewers praised its battery life but questioned the lack of repair options.",
+            "The company said it expects to ship {homes} units in the first year.",
+        ),
+    ),
+    (
+        "Parliament in {city} passes {bill} bill by {a}{b} votes to {games}",
+        (
+            "Lawmakers approved the {bill} bill by {a}{b} votes to {games} on {day}.",
+            "Opposition parties said the measure would cost more than the government admits.",
+            "The law takes effect in {month}, with a review after two years.",
+            "Ministers promised further consultation with local councils.",
+        ),
+    ),
+    (
+        "Health officials report {homes} {illness} cases around {city}",
+        (
+            "Clinics in {city} recorded {homes} cases of {illness} in the past four weeks.",
+            "Officials urged parents to check that vaccinations are up to date.",
+            "Hospital admissions remain below last year's peak, the health department said on {day}.",
+            "A mobile clinic will visit outlying districts from next week.",
+        ),
+    ),
+    (
+        "Museum in {city} shows {games}0 {century}th-century textiles from {money} workshops",
+        (
+            "More than {games}0 pieces are on show, many of them lent by private collectors.",
+            "The curators spent {a} years tracing the workshops that made them.",
+            "The exhibition runs until {month} and entry is free on {day}s.",
+            "A catalogue with new research accompanies the show.",
+        ),
+    ),
+    (
+        # A near miss: North Korea in the news, nobody sent back.
+        "North Korea fires {a} short-range missiles {mm}0 km into the sea, Seoul says",
+        (
+            "South Korea's military said it detected the launches from near Pyongyang early on {day}.",
+            "The missiles flew about {mm}0 kilometres before falling into the sea.",
+            "Tokyo and Seoul condemned the tests and called for a return to talks.",
+            "It was the {rank} launch this year.",
+        ),
+    ),
+    (
+        # Another near miss: the border towns, but trade rather than people.
+        "Trade through Dandong up {pct} percent as {money} freight wagons cross in a week",
+        (
+            "Cargo trains between Dandong and Sinuiju are running every day again, traders said on {day}.",
+            "Shipments of fertiliser and textiles made up most of the freight.",
+            "Customs figures showed trade up {pct} percent on the same month last year.",
+            "Local officials hope the route will draw more tourists in {month}.",
+        ),
+    ),
+)
+
+# On-topic events: where people were sent back, who reported it, and how the reports are worded.
+CROSSINGS = (
+    ("Tumen", "Onsong", "Jilin"),
+    ("Dandong", "Sinuiju", "Liaoning"),
+    ("Changbai", "Hyesan", "Jilin"),
+    ("Hunchun", "Rason", "Jilin"),
+    ("Nanping", "Musan", "Jilin"),
+    ("Ji'an", "Manpo", "Jilin"),
+    ("Helong", "Hoeryong", "Jilin"),
+)
+REPORTERS = (
+    "the Transitional Justice Working Group", "Human Rights Watch", "Amnesty International", "the NKDB",
+    "Daily NK", "Radio Free Asia", "the Ministry of Unification",
+)  # fmt: skip
+COUNTS = (3, 5, 7, 12, 20, 35, 48, 60, 80, 110, 150, 200, 300, 400, 600)
+GROUPS = ("detainees", "escapees", "defectors", "women and children", "North Koreans")
+
+ON_TITLES = (
+    "China sends {count} North Koreans back across the border at {kp}",
+    "About {count} North Korean escapees forcibly returned from {cn}, rights group says",
+    "{reporter_t} says China repatriated {count} North Koreans through {cn}",
+    "Forced return of {count} North Koreans from {province} draws protest",
+    "{count} detained North Koreans handed back to Pyongyang via {cn}",
+    "Rights groups condemn China's deportation of {count} North Koreans",
+)
+ON_SENTENCES = (
+    "Chinese authorities returned about {count} {group} to North Korea through {cn} on {date_text}, {reporter} said.",
+    "The {group} had been held in detention centres in {province} province before being driven to the border.",
+    "Vehicles crossed to {kp} on the night of {date_text}, according to people who watched the transfer.",
+    "{reporter_c} said many of those returned were women, and urged China to stop the forced repatriations.",
+    "Those sent back face interrogation, prison camps and possibly torture, rights groups warned.",
+    "China treats North Koreans who cross the border as illegal migrants rather than refugees.",
+    "The Foreign Ministry in Beijing did not respond to a request for comment.",
+    "Seoul said it had raised the forced returns of North Korean defectors with Chinese officials.",
+    "It was the largest such return from {province} reported since the border reopened.",
+)
+ON_KOREAN = (
+    "중국, 탈북민 {count}명 {kp}로 강제 북송",
+    (
+        "중국 당국이 {date_ko} {cn}에서 탈북민 약 {count}명을 북한으로 강제 북송했다고 인권단체가 밝혔다.",
+        "이들은 {province} 지역 구금시설에 수감돼 있었던 것으로 알려졌다.",
+        "정부는 강제 북송 문제를 중국 측에 제기했다고 밝혔다.",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A synthetic repatriation: count, crossing, when, who reported it."""
+
+    number: int
+    count: int
+    cn: str
+    kp: str
+    province: str
+    day: datetime
+    reporter: str
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One synthetic feed entry."""
+
+    feed: int
+    link: str
+    title: str
+    body: str
+    published: datetime
+    event: int | None  # the synthetic repatriation it retells; None when off-topic
+
+
+@dataclass(slots=True)
+class Corpus:
+    """The generated feeds: articles per feed, and what was generated (for the printed summary)."""
+
+    feeds: int
+    articles: list[Article] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+
+
+def _draw(rng: random.Random) -> dict[str, object]:
+    teams = rng.sample([f"{c} {m}" for c in CITIES[:10] for m in MASCOTS[:4]], 2)
+    values: dict[str, object] = {
+        "team": teams[0], "team2": teams[1], "a": rng.randint(1, 5), "b": rng.randint(0, 4),
+        "city": rng.choice(CITIES), "day": rng.choice(WEEKDAYS), "minute": rng.randint(10, 89),
+        "rank": rng.choice(("second", "third", "fifth", "eighth", "tenth")), "games": rng.randint(3, 19),
+        "company": rng.choice(COMPANIES), "move": rng.choice(MOVES), "pct": rng.randint(2, 19),
+        "money": rng.randint(40, 900), "money2": rng.randint(40, 900), "storm": rng.choice(STORMS),
+        "region": rng.choice(REGIONS), "mm": rng.randint(30, 250), "homes": rng.randint(200, 90000),
+        "product": rng.choice(PRODUCTS), "bill": rng.choice(BILLS), "illness": rng.choice(ILLNESSES),
+        "month": rng.choice(("March", "June", "September", "December")), "century": rng.randint(14, 19),
+    }  # fmt: skip
+    return values
+
+
+def _fill(template: str, rng: random.Random, **known: object) -> str:
+    values = _draw(rng)
+    values.update(known)
+    return template.format(**values)
+
+
+def off_topic(rng: random.Random) -> tuple[str, str]:
+    """A title and body for an article on anything but forced returns."""
+    title_t, sentences = rng.choice(OFF_TOPIC)
+    # The title's subject and numbers are drawn once, so that the body tells of the same thing.
+    known = _draw(rng)
+    title = _fill(title_t, rng, **known)
+    # Keep the first sentence (it names the subject), then a random order of the rest.
+    picked = [sentences[0], *rng.sample(sentences[1:], rng.randint(1, len(sentences) - 1))]
+    body = " ".join(_fill(s, rng, **known) for s in picked)
+    return title, body
+
+
+def new_event(number: int, rng: random.Random, day: datetime) -> Event:
+    """A repatriation event on `day`."""
+    cn, kp, province = rng.choice(CROSSINGS)
+    return Event(number, rng.choice(COUNTS), cn, kp, province, day, rng.choice(REPORTERS))
+
+
+def on_topic(event: Event, rng: random.Random) -> tuple[str, str]:
+    """One outlet's retelling of `event`: a different title and a different choice and order of sentences."""
+    reporter = event.reporter
+    known: dict[str, object] = {
+        "count": event.count, "cn": event.cn, "kp": event.kp, "province": event.province,
+        "date_text": f"{event.day.day} {event.day.strftime('%B')}", "reporter": reporter,
+        "reporter_t": reporter.removeprefix("the ").replace("Transitional", "The Transitional"),
+        "reporter_c": reporter[0].upper() + reporter[1:], "group": rng.choice(GROUPS),
+        "date_ko": f"{event.day.month}월 {event.day.day}일",
+    }  # fmt: skip
+    if rng.random() < 0.15:
+        title_t, sentences = ON_KOREAN
+        return title_t.format(**known), " ".join(s.format(**known) for s in sentences)
+    title = rng.choice(ON_TITLES).format(**known)
+    rest = rng.sample(ON_SENTENCES[1:], rng.randint(2, 5))
+    body = " ".join(s.format(**known) for s in [ON_SENTENCES[0], *rest])
+    return title, body
+
+
+def generate(n: int, feeds: int, *, on_share: float = 0.1, dup_share: float = 0.03, seed: int = SEED) -> Corpus:
+    """`n` articles over `feeds` feeds and max(7, n/800) days; on-topic events are retold 2-15 times."""
+    rng = random.Random(seed)
+    corpus = Corpus(feeds)
+    days = max(7.0, n / 800)
+    event: Event | None = None
+    retellings = 0
+    events = 0
+    for k in range(n):
+        published = START + timedelta(days=days * k / n, minutes=rng.randint(0, 59))
+        feed = rng.randrange(feeds)
+        roll = rng.random()
+        if roll < dup_share and corpus.articles:
+            # A syndicated copy (same link in another feed) or a re-post (same title, new link, same feed).
+            original = rng.choice(corpus.articles[-200:])
+            if rng.random() < 0.5:
+                copy = Article((original.feed + 1) % feeds, original.link, original.title, original.body,
+                               published, original.event)  # fmt: skip
+                corpus.kinds["syndicated copy"] += 1
+            else:
+                copy = Article(original.feed, f"https://feed{original.feed}.example/a/{k}", original.title,
+                               original.body, published, original.event)  # fmt: skip
+                corpus.kinds["re-post"] += 1
+            corpus.articles.append(copy)
+            continue
+        if roll < dup_share + on_share:
+            if event is None or retellings == 0 or (published - event.day) > timedelta(days=2):
+                events += 1
+                event = new_event(events, rng, published - timedelta(hours=rng.randint(6, 30)))
+                retellings = rng.randint(2, 15)
+            retellings -= 1
+            title, body = on_topic(event, rng)
+            corpus.kinds["on-topic"] += 1
+            link = f"https://feed{feed}.example/a/{k}"
+            corpus.articles.append(Article(feed, link, title, body, published, event.number))
+            continue
+        title, body = off_topic(rng)
+        corpus.kinds["off-topic"] += 1
+        corpus.articles.append(Article(feed, f"https://feed{feed}.example/a/{k}", title, body, published, None))
+    corpus.kinds["events"] = events
+    return corpus
+
+
+def write_feeds(corpus: Corpus, folder: Path) -> list[Path]:
+    """One RSS 2.0 file per feed, newest entry first as feeds publish them."""
+    paths: list[Path] = []
+    for feed in range(corpus.feeds):
+        entries = sorted((a for a in corpus.articles if a.feed == feed), key=lambda a: a.published, reverse=True)
+        parts = [
+            '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>',
+            f"<title>Synthetic Feed {feed:03d}</title><link>https://feed{feed}.example/</link>",
+            "<description>generated by bench/replay_scale.py</description>",
+        ]
+        for a in entries:
+            parts.append(
+                f"<item><title>{escape(a.title)}</title><link>{escape(a.link)}</link>"
+                f"<guid isPermaLink=\"false\">{escape(a.link)}#{a.published.timestamp():.0f}</guid>"
+                f"<pubDate>{format_datetime(a.published)}</pubDate>"
+                f"<description>{escape(a.body)}</description></item>"
+            )
+        parts.append("</channel></rss>\n")
+        path = folder / f"feed{feed:03d}.xml"
+        path.write_text("\n".join(parts), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+# --- 1. replay throughput ------------------------------------------------------------------------------------
+
+
+def _maxrss_mb() -> float:
+    # Linux reports kilobytes (macOS bytes); this benchmark runs on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _pair_counts(grouped: Sequence[tuple[int, int]]) -> tuple[int, int, int]:
+    """(same event and story, same story, same event) pair counts, from the contingency table."""
+
+    def pairs(counts: Counter[object]) -> int:
+        return sum(n * (n - 1) // 2 for n in counts.values())
+
+    return pairs(Counter(grouped)), pairs(Counter(s for _, s in grouped)), pairs(Counter(e for e, _ in grouped))
+
+
+def bench_replay(n: int, feeds: int, folder: Path, *, trace: bool) -> None:
+    """Generate, write and replay `n` items; print the timings and memory."""
+    t0 = time.perf_counter()
+    corpus = generate(n, feeds)
+    files = write_feeds(corpus, folder)
+    size = sum(p.stat().st_size for p in files)
+    t1 = time.perf_counter()
+    kinds = ", ".join(f"{v} {k}" for k, v in sorted(corpus.kinds.items()))
+    print(f"replay: {n} items in {len(files)} RSS files ({size / 1e6:.1f} MB): {kinds}")
+    print(f"  generated and written in {t1 - t0:.1f} s; ru_maxrss before replay {_maxrss_mb():.0f} MB")
+
+    config = load_config(CONFIG)
+    db = Database(sqlite_url(folder / "replay.sqlite3"))
+    records: Counter[str] = Counter()
+    matched = duplicates = 0
+    stories: set[int] = set()
+    event_of = {a.link: a.event for a in corpus.articles}
+    grouped: list[tuple[int, int]] = []  # (synthetic event, story) of stored on-topic items
+    try:
+        t2 = time.perf_counter()
+        db.upgrade()
+        gazetteer = load_gazetteer()
+        t3, c3 = time.perf_counter(), time.process_time()
+        if trace:
+            tracemalloc.start()
+        for record in replay(config, [folder], db, START + timedelta(days=400), gazetteer):
+            dumps(record)  # the CLI prints every record; its serialization is part of the cost
+            records[str(record["type"])] += 1
+            if record["type"] == "item":
+                matched += bool(record["topics"])
+                duplicates += record["duplicate_of"] is not None
+                if record["story"] is not None:
+                    stories.add(int(record["story"]))
+                    event = event_of.get(str(record["link"]))
+                    if event is not None and record["duplicate_of"] is None:
+                        grouped.append((event, int(record["story"])))
+        t4, c4 = time.perf_counter(), time.process_time()
+        heap = tracemalloc.get_traced_memory()[1] if trace else None
+        if trace:
+            tracemalloc.stop()
+    finally:
+        db.dispose()
+    items = records["item"]
+    print(f"  setup (schema upgrade, gazetteer): {t3 - t2:.2f} s")
+    print(
+        f"  replay: {t4 - t3:.1f} s wall ({c4 - c3:.1f} s CPU) for {items} items = {items / (t4 - t3):.0f} items/s "
+        f"wall, {items / (c4 - c3):.0f} items/s CPU"
+    )
+    print(
+        f"  {matched} matched a topic, {duplicates} duplicates, {len(stories)} stories, "
+        f"{records['error']} file errors"
+    )
+    tp, predicted, gold = _pair_counts(grouped)
+    print(
+        f"  same story on the synthetic events (template text: a smoke check, not a quality measure): "
+        f"precision {tp / predicted if predicted else 1:.3f}, recall {tp / gold if gold else 1:.3f} "
+        f"over {len(grouped)} stored on-topic items in stories"
+    )
+    sizes = sorted(Counter(story for _, story in grouped).values(), reverse=True)
+    if sizes:
+        print(f"  largest stories (sources): {', '.join(map(str, sizes[:8]))}")
+    print(f"  peak memory: ru_maxrss {_maxrss_mb():.0f} MB (whole process)", end="")
+    print(f", tracemalloc peak {heap / 1e6:.0f} MB (replay only)" if heap is not None else "")
+
+
+# --- 2. clustering cost against many stored stories ----------------------------------------------------------
+
+BENCH_FEED = Feed(name="Bench Feed", url="https://bench.example/feed.xml", language="en", interval_seconds=900,
+                  outlet="Bench")  # fmt: skip
+
+
+def _item(article_id: str, title: str, body: str, published: datetime) -> Item:
+    link = f"https://bench.example/{article_id}"
+    return Item(
+        feed=BENCH_FEED.name, outlet=BENCH_FEED.outlet, guid=link, link=link, title=title, summary=body,
+        content="", language="ko" if any("\uac00" <= ch <= "\ud7a3" for ch in title) else "en",
+        published=published, fetched=published,
+    )  # fmt: skip
+
+
+def _event_entities(event: Event) -> frozenset[str]:
+    """The names fact extraction would find, given directly: analysing 100,000 seed texts would take long."""
+    reporter = {"the Transitional Justice Working Group": "TJWG", "the NKDB": "NKDB",
+                "the Ministry of Unification": "South Korea's Ministry of Unification"}.get(
+        event.reporter, event.reporter)  # fmt: skip
+    return frozenset({event.cn, event.kp, event.province, reporter, "China", "North Korea"})
+
+
+def seed_stories(db: Database, count: int, rng: random.Random, end: datetime) -> tuple[list[Event], float]:
+    """Store `count` one-report stories spread over the 40 days before `end`; returns their events, seconds."""
+    started = time.perf_counter()
+    events: list[Event] = []
+    batch = 1000
+    for first in range(0, count, batch):
+        if first and first % 20_000 == 0:
+            print(f"    seeded {first:,} of {count:,} stories ({time.perf_counter() - started:.0f} s)", flush=True)
+        with db.unit_of_work() as uow:
+            for k in range(first, min(first + batch, count)):
+                published = end - timedelta(days=40) * (1 - k / count)
+                event = new_event(k, rng, published - timedelta(hours=12))
+                events.append(event)
+                title, body = on_topic(event, rng)
+                item = _item(f"seed/{k}", title, body, published)
+                sig = signature(
+                    item, entities=_event_entities(event), numbers=frozenset({event.count}),
+                    dates=frozenset({event.day.date().isoformat()}),
+                )  # fmt: skip
+                content = StoryContent(
+                    title=title, summary=body[:300],
+                    facts=Facts(event.count, event.count, (event.cn, event.kp), (event.day.date().isoformat(),),
+                                (), 1),
+                    urgency=Urgency.URGENT, topics=(TOPIC,), actions=(), language=item.language,
+                    first_published=published, last_published=published, source_count=1,
+                )  # fmt: skip
+                item_id = uow.items.add(item, title_key=normalize_title(title), topics=(TOPIC,))
+                story_id = uow.stories.create(content, profile_for(0, sig), published)
+                uow.stories.attach(item_id, story_id)
+                uow.stories.index(story_id, index_keys(sig), published)
+    return events, time.perf_counter() - started
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """Per-item wall and CPU timings of assign_story, and how many probes joined a story."""
+
+    millis: tuple[float, ...]
+    cpu_millis: tuple[float, ...]
+    joined: int
+    created: int
+
+
+def probe(db: Database, events: Sequence[Event], n: int, rng: random.Random, when: datetime) -> ProbeResult:
+    """Time assign_story for `n` new on-topic items: even ones retell a recent stored event, odd ones are new."""
+    rules = story_rules(load_config(CONFIG), load_gazetteer())
+    recent = list(events[-max(1, len(events) // 20) :])  # the last 2 days or so: within the story window
+    millis: list[float] = []
+    cpu_millis: list[float] = []
+    joined = created = 0
+    per_uow = 20  # the pipeline commits once per feed; a feed brings a few dozen items
+    for first in range(0, n, per_uow):
+        with db.unit_of_work() as uow:
+            for k in range(first, min(first + per_uow, n)):
+                fresh = new_event(10_000_000 + k, rng, when - timedelta(hours=8))
+                event = rng.choice(recent) if k % 2 == 0 else fresh
+                title, body = on_topic(event, rng)
+                item = _item(f"probe/{k}", title, body, when + timedelta(minutes=k))
+                item_id = uow.items.add(item, title_key=normalize_title(title), topics=(TOPIC,))
+                t, c = time.perf_counter(), time.process_time()
+                change = assign_story(uow, item_id, item, (TOPIC,), rules, when)
+                millis.append((time.perf_counter() - t) * 1000)
+                cpu_millis.append((time.process_time() - c) * 1000)
+                created += change.created
+                joined += not change.created
+    return ProbeResult(tuple(millis), tuple(cpu_millis), joined, created)
+
+
+def bench_clustering(sizes: Sequence[int], n_probe: int, folder: Path) -> None:
+    """Fill a database per size, then time the probes against it."""
+    print(f"clustering: {n_probe} new items through assign_story against N stored stories")
+    load_gazetteer()  # warm: the first call compiles the gazetteer's patterns
+    for size in sizes:
+        rng = random.Random(SEED + size)
+        db = Database(sqlite_url(folder / f"stories-{size}.sqlite3"))
+        try:
+            db.upgrade()
+            with db.unit_of_work() as uow:
+                uow.feeds.sync([BENCH_FEED], START)
+            end = START + timedelta(days=60)
+            events, seconds = seed_stories(db, size, rng, end)
+            result = probe(db, events, n_probe, rng, end + timedelta(hours=1))
+        finally:
+            db.dispose()
+        ms = sorted(result.millis)
+        p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
+        print(
+            f"  N={size:>7,}: seeded in {seconds:.0f} s; per item wall mean {statistics.fmean(ms):.1f} ms, "
+            f"median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, max {ms[-1]:.1f} ms; "
+            f"CPU mean {statistics.fmean(result.cpu_millis):.1f} ms "
+            f"({result.joined} joined a story, {result.created} new)",
+            flush=True,
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the selected measurements and print them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--items", type=int, default=10_000, help="synthetic items to replay (default 10000)")
+    parser.add_argument("--feeds", type=int, default=0, help="feeds to spread them over (default items/250, >= 5)")
+    parser.add_argument("--stories", default="1000,100000", help="stored story counts to probe, comma-separated")
+    parser.add_argument("--probe", type=int, default=200, help="new items timed per story count (default 200)")
+    parser.add_argument("--skip-replay", action="store_true")
+    parser.add_argument("--skip-clustering", action="store_true")
+    parser.add_argument("--tracemalloc", action="store_true", help="also trace the Python heap (slow)")
+    parser.add_argument("--keep", type=Path, help="write feeds and databases here instead of a temporary folder")
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.stories.split(",") if s.strip()]
+    feeds = args.feeds or max(5, args.items // 250)
+
+    with tempfile.TemporaryDirectory(prefix="replay-scale-") as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not args.skip_replay:
+            feed_folder = folder / "feeds"
+            feed_folder.mkdir(exist_ok=True)
+            bench_replay(args.items, feeds, feed_folder, trace=args.tracemalloc)
+        if not args.skip_clustering:
+            bench_clustering(sizes, args.probe, folder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

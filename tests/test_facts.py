@@ -1,0 +1,400 @@
+"""Fact extraction: counts, places, dates, reporters and entities in English, Korean and Chinese."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.domain import Facts
+from bot.errors import ConfigError
+from bot.facts import (
+    ORGANISATION_KINDS,
+    PLACE_KINDS,
+    Gazetteer,
+    extract_facts,
+    extract_numbers,
+    find_entities,
+    load_gazetteer,
+    merge_facts,
+)
+
+# A Thursday: "on Monday" is 9 October 2023.
+OCT_12 = datetime(2023, 10, 12, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return load_gazetteer()
+
+
+def count_of(text: str, language: str, gazetteer: Gazetteer) -> str:
+    return extract_facts(text, language, OCT_12, gazetteer).count_text
+
+
+# --- counts -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        # English: a number tied to a people noun, with the usual qualifiers.
+        ("en", "Up to 600 North Koreans were handed to border guards.", "600"),
+        ("en", "Between 500 and 600 North Koreans were driven across the bridge.", "500-600"),
+        ("en", "China returned 500 to 600 North Korean escapees in one night.", "500-600"),
+        ("en", "Buses carried 500-600 detainees to the border.", "500-600"),
+        ("en", "Some 500 escapees were moved from detention centres.", "500"),
+        ("en", "About 600 defectors may now face prison camps.", "600"),
+        ("en", "More than 500 women were among those sent back.", "500"),
+        ("en", "Witnesses counted 600-odd prisoners at the crossing.", "600"),
+        ("en", "Five hundred people were put on buses, activists say.", "500"),
+        ("en", "Two dozen fishermen were returned by sea.", "24"),
+        ("en", "Five to six hundred refugees are feared lost.", "500-600"),
+        ("en", "Officials confirmed that 1,200 North Koreans were held in Jilin.", "1200"),
+        # The event's figure is the first whole one; parts of it and history come later.
+        ("en", "China sent back some 600, including 200 women, the group said.", "600"),
+        ("en", "Among them, including 200 women, were 600 North Koreans from two prisons.", "600"),
+        (
+            "en",
+            "A rights group said 600 North Koreans were deported on Monday. Since 2000, more than "
+            "8,000 North Koreans have been repatriated, most of them from China.",
+            "600",
+        ),
+        # Korean: the counter 명.
+        ("ko", "중국 당국이 탈북민 600여 명을 강제로 돌려보냈다.", "600"),
+        ("ko", "북송된 인원은 500~600명으로 추정된다.", "500-600"),
+        ("ko", "구금된 탈북민은 약 2천 명에 이른다.", "2000"),
+        ("ko", "지금까지 1만2천 명이 넘는 사람이 송환됐다.", "12000"),
+        ("ko", "여성 200명을 포함해 모두 600명이 북송됐다.", "600"),
+        ("ko", "600명 가운데 여성은 400명이었다.", "600"),
+        # Chinese: the counters 名, 人, 位; Chinese numerals.
+        ("zh", "约600名脱北者被遣返朝鲜。", "600"),
+        ("zh", "当晚共有500至600人被送回。", "500-600"),
+        ("zh", "600余名脱北者被押上巴士。", "600"),
+        ("zh", "边境上有六百人被移交。", "600"),
+        ("zh", "据估计有五六百人被强制遣返。", "500-600"),
+        ("zh", "一千二百名朝鲜人被关押。", "1200"),
+        ("zh", "包括200名妇女在内的600名朝鲜人被遣返。", "600"),
+        ("zh", "600名朝鲜人被遣返，其中200名是妇女。", "600"),
+    ],
+)
+def test_count_is_read_from_a_number_tied_to_people(
+    language: str, text: str, expected: str, gazetteer: Gazetteer
+) -> None:
+    assert count_of(text, language, gazetteer) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "In 2023 North Koreans fled in smaller numbers."),
+        ("en", "She left home when she was 14 and never returned."),
+        ("en", "More than 70% of them are women."),
+        ("en", "Nearly 70 percent of the women were trafficked."),
+        ("en", "The return came after three years of border closure."),
+        ("en", "She fled during the 1998 famine."),
+        ("en", "On October 9 North Koreans were loaded onto buses."),
+        ("en", "Families paid $500 to brokers for each crossing."),
+        ("en", "Call 02-2345-6789 for help; see article 48213."),
+        ("en", "The country's 26 million people live under tight control."),
+        ("en", "A 14-year-old girl was among them."),
+        ("en", "One defector spoke to reporters."),
+        ("en", "Only one of the detainees was released."),
+        ("ko", "탈북민 1명이 추가로 체포됐다."),
+        ("ko", "2023년 국경이 다시 열렸다."),
+        ("ko", "그는 14세 때 탈북했다."),
+        ("ko", "북송된 이들 중 70%가 여성이다."),
+        ("ko", "3년간의 국경 봉쇄가 끝났다."),
+        ("ko", "1998년 대기근 때 강을 건넜다."),
+        ("zh", "2023年边境重新开放。"),
+        ("zh", "她14岁时离开朝鲜。"),
+        ("zh", "其中70%是女性。"),
+        ("zh", "边境关闭了三年。"),
+        ("zh", "她在1998年大饥荒时逃离。"),
+        ("zh", "中介收取600人民币。"),
+        ("zh", "他入选了千人计划。"),
+    ],
+)
+def test_years_ages_percentages_money_and_durations_are_not_counts(
+    language: str, text: str, gazetteer: Gazetteer
+) -> None:
+    assert count_of(text, language, gazetteer) == ""
+    assert extract_numbers(text, language) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "Some 600 North Koreans, including 200 women, were sent back.", {200, 600}),
+        ("en", "Over 300 detainees crossed at one point and 180 prisoners at another.", {180, 300}),
+        ("ko", "탈북민 500~600명 중 여성은 400명이다.", {400, 500, 600}),
+        ("zh", "600名朝鲜人被遣返，其中200名是妇女。", {200, 600}),
+        ("en", "In 2023 she was 14; 70% of the group were women.", set()),
+    ],
+)
+def test_extract_numbers_lists_every_people_count(language: str, text: str, expected: set[int]) -> None:
+    assert extract_numbers(text, language) == frozenset(expected)
+
+
+# --- dates --------------------------------------------------------------------------------------------
+
+
+def dates_of(text: str, language: str, published: datetime, gazetteer: Gazetteer) -> tuple[str, ...]:
+    return extract_facts(text, language, published, gazetteer).dates
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "published", "expected"),
+    [
+        ("en", "They were moved on Oct. 9, a witness said.", OCT_12, ("2023-10-09",)),
+        ("en", "The convoys left on October 9, 2023.", OCT_12, ("2023-10-09",)),
+        ("en", "The handover took place on 9 Oct 2023.", OCT_12, ("2023-10-09",)),
+        ("en", "On the night of 9 October buses crossed the bridge.", OCT_12, ("2023-10-09",)),
+        ("en", "The deportations happened in October.", datetime(2023, 12, 7, tzinfo=UTC), ("2023-10",)),
+        ("en", "The buses crossed on Monday night.", OCT_12, ("2023-10-09",)),
+        ("en", "The group was detained last Monday.", datetime(2023, 10, 16, tzinfo=UTC), ("2023-10-09",)),
+        ("en", "Guards moved them yesterday.", datetime(2023, 10, 10, 2, 0, tzinfo=UTC), ("2023-10-09",)),
+        ("en", "Arrests rose sharply last month.", datetime(2024, 1, 5, tzinfo=UTC), ("2023-12",)),
+        ("en", "China may deport them; activists will march.", OCT_12, ()),
+        # A day without a year is the latest one at or before publication: across the year boundary.
+        ("en", "They were arrested on December 28.", datetime(2024, 1, 5, tzinfo=UTC), ("2023-12-28",)),
+        ("ko", "10월 9일 밤 버스가 국경을 넘었다.", OCT_12, ("2023-10-09",)),
+        ("ko", "2023년 10월 9일 대규모 북송이 있었다.", OCT_12, ("2023-10-09",)),
+        ("ko", "지난 9일 밤 투먼에서 북송이 이뤄졌다.", OCT_12, ("2023-10-09",)),
+        ("ko", "이들은 지난 28일 체포됐다.", datetime(2024, 1, 5, tzinfo=UTC), ("2023-12-28",)),
+        ("ko", "이들은 지난달 28일 체포됐다.", datetime(2024, 1, 5, tzinfo=UTC), ("2023-12-28",)),
+        ("ko", "지난해 10월 대규모 북송이 있었다.", datetime(2024, 1, 5, tzinfo=UTC), ("2023-10",)),
+        ("ko", "북송은 10월에 이뤄졌다.", datetime(2024, 1, 5, tzinfo=UTC), ("2023-10",)),
+        # Published 00:30 in Seoul on 10 October (still 9 October in UTC): 어제 is Seoul's 9 October.
+        ("ko", "어제 국경에서 북송이 있었다.", datetime(2023, 10, 9, 15, 30, tzinfo=UTC), ("2023-10-09",)),
+        ("ko", "지난 월요일 버스가 떠났다.", OCT_12, ("2023-10-09",)),
+        ("ko", "3일 동안 구금됐다가 3개월 뒤 풀려났다.", OCT_12, ()),
+        ("ko", "오는 15일 밤 회의가 열린다.", OCT_12, ()),
+        ("zh", "10月9日晚，数百人被遣返。", OCT_12, ("2023-10-09",)),
+        ("zh", "2023年10月9日，大批朝鲜人被遣返。", OCT_12, ("2023-10-09",)),
+        ("zh", "9日晚，巴士驶过大桥。", OCT_12, ("2023-10-09",)),
+        ("zh", "上周一，他们被押送出境。", datetime(2023, 10, 19, tzinfo=UTC), ("2023-10-09",)),
+        ("zh", "他们昨天被遣返。", datetime(2023, 10, 10, 1, 0, tzinfo=UTC), ("2023-10-09",)),
+        ("zh", "她在12月28日被捕。", datetime(2024, 1, 5, tzinfo=UTC), ("2023-12-28",)),
+        ("zh", "去年12月28日她被捕。", datetime(2024, 1, 5, tzinfo=UTC), ("2023-12-28",)),
+        ("zh", "她被关押了3个月，每周一接受审问。", OCT_12, ()),
+    ],
+)
+def test_event_dates_are_resolved_against_publication(
+    language: str, text: str, published: datetime, expected: tuple[str, ...], gazetteer: Gazetteer
+) -> None:
+    assert dates_of(text, language, published, gazetteer) == expected
+
+
+def test_dates_keep_their_order_and_repeat_once(gazetteer: Gazetteer) -> None:
+    text = "The report came out on Oct. 12. The convoys left on October 9; on Oct. 9 guards waited."
+    assert dates_of(text, "en", OCT_12, gazetteer) == ("2023-10-12", "2023-10-09")
+
+
+# --- places, entities, reporters --------------------------------------------------------------------
+
+
+def test_one_event_in_three_languages_gives_the_same_facts(gazetteer: Gazetteer) -> None:
+    english = (
+        "Human Rights Watch said about 600 North Korean escapees were sent back from Tumen and Dandong "
+        "in Jilin and Liaoning on the night of October 9."
+    )
+    korean = (
+        "휴먼라이츠워치에 따르면 중국은 10월 9일 밤 투먼과 단둥에서 탈북민 약 600명을 북한으로 돌려보냈다. "
+        "지린성과 랴오닝성의 수용소에서 옮겨졌다."
+    )
+    chinese = "据人权观察称，10月9日晚，约600名脱北者从吉林图们和辽宁丹东被遣返朝鲜。"
+    facts = [
+        extract_facts(english, "en", OCT_12, gazetteer),
+        extract_facts(korean, "ko", OCT_12, gazetteer),
+        extract_facts(chinese, "zh", OCT_12, gazetteer),
+    ]
+    for found in facts:
+        assert found.count_text == "600"
+        assert found.dates == ("2023-10-09",)
+        assert found.reporters == ("Human Rights Watch",)
+        assert set(found.places) == {"Tumen", "Dandong", "Jilin", "Liaoning"}
+        assert found.outlets == 0
+    assert facts[0].places == ("Tumen", "Dandong", "Jilin", "Liaoning")
+    entities = [find_entities(text, gazetteer) for text in (english, korean, chinese)]
+    expected = {"Human Rights Watch", "Tumen", "Dandong", "Jilin", "Liaoning", "North Korea"}
+    for found_entities in entities:
+        assert expected <= found_entities
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("TJWG said the buses crossed at Onsong.", {"TJWG", "Onsong"}),
+        ("전환기정의워킹그룹은 온성으로 넘어갔다고 밝혔다.", {"TJWG", "Onsong"}),
+        ("전환기 정의 워킹그룹은 온성으로 넘어갔다고 밝혔다.", {"TJWG", "Onsong"}),
+        ("转型正义工作组表示，巴士经稳城口岸入境。", {"TJWG", "Onsong"}),
+        ("TJWG는 신의주를 거쳐 북송됐다고 밝혔다.", {"TJWG", "Sinuiju"}),
+        ("South Korea's Ministry of Unification confirmed it.", {"South Korea's Ministry of Unification"}),
+        ("Seoul's unification ministry confirmed it.", {"South Korea's Ministry of Unification", "Seoul"}),
+        ("통일부가 확인했다.", {"South Korea's Ministry of Unification"}),
+        ("韩国统一部予以证实。", {"South Korea's Ministry of Unification"}),
+        ("The Tumen River froze early.", {"Tumen River"}),
+        ("두만강이 일찍 얼었다.", {"Tumen River"}),
+        ("图们江提前结冰。", {"Tumen River"}),
+        ("Crowds gathered at Mount Paektu, which Chinese maps call Changbai Mountain.", {"Mount Paektu", "China"}),
+        ("China's Foreign Ministry denied it.", {"China's Foreign Ministry"}),
+        ("중국 외교부가 부인했다.", {"China's Foreign Ministry"}),
+        ("外交部发言人否认。", {"China's Foreign Ministry"}),
+        # Traps: words that contain an alias but mean something else.
+        ("협상이 결국 무산됐다.", set()),
+        ("그는 국위 선양에 힘썼다.", set()),
+        ("延边朝鲜族自治州举行了活动。", {"Yanbian"}),
+        ("政府统一部署了工作。", set()),
+        ("He was granted amnesty after the war.", set()),
+        ("They had dinner in Chinatown.", set()),
+        ("le un et le deux", set()),
+    ],
+)
+def test_entities_map_every_language_to_one_canonical_name(
+    text: str, expected: set[str], gazetteer: Gazetteer
+) -> None:
+    assert find_entities(text, gazetteer) == frozenset(expected)
+
+
+def test_places_skip_the_countries_every_report_names_unless_nothing_else(gazetteer: Gazetteer) -> None:
+    specific = "China sent the North Koreans back through Dandong and Sinuiju."
+    general = "China sent 50 North Koreans back, officials in South Korea said."
+    assert extract_facts(specific, "en", OCT_12, gazetteer).places == ("Dandong", "Sinuiju")
+    assert extract_facts(general, "en", OCT_12, gazetteer).places == ("China", "North Korea", "South Korea")
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "According to Human Rights Watch, the buses left at night.", ("Human Rights Watch",)),
+        ("en", "“They vanished,” said a researcher at TJWG.", ("TJWG",)),
+        ("en", "The U.S. State Department said it was troubled.", ("US State Department",)),
+        ("en", "Amnesty International has campaigned on the issue for years.", ()),
+        ("en", "The buses passed through Dandong. Witnesses said nothing.", ()),
+        ("ko", "통일부는 북송이 사실로 보인다고 밝혔다.", ("South Korea's Ministry of Unification",)),
+        ("ko", "데일리NK에 따르면 이들은 보위부로 넘겨졌다.", ("Daily NK",)),
+        ("zh", "据自由亚洲电台报道，他们已被移交。", ("Radio Free Asia",)),
+        ("zh", "外交部发言人表示不存在所谓脱北者。", ("China's Foreign Ministry",)),
+    ],
+)
+def test_reporters_are_organisations_cited_as_a_source(
+    language: str, text: str, expected: tuple[str, ...], gazetteer: Gazetteer
+) -> None:
+    assert extract_facts(text, language, OCT_12, gazetteer).reporters == expected
+
+
+# --- merging a story's sources ------------------------------------------------------------------------
+
+
+def test_merge_gives_a_range_and_ranks_what_more_sources_give() -> None:
+    parts = [
+        Facts(count_low=500, count_high=500, places=("Dandong", "Tumen"), dates=("2023-10-12", "2023-10-09"),
+              reporters=("Human Rights Watch",)),
+        Facts(count_low=600, count_high=600, places=("Tumen",), dates=("2023-10-09",), reporters=("TJWG",)),
+        Facts(places=("Onsong", "Tumen"), dates=("2023-10",), reporters=("TJWG", "Human Rights Watch")),
+    ]  # fmt: skip
+    merged = merge_facts(parts, outlets=3)
+    assert merged.count_text == "500-600"
+    assert merged.places == ("Tumen", "Dandong", "Onsong")
+    assert merged.dates == ("2023-10-09", "2023-10-12", "2023-10")
+    assert merged.reporters == ("Human Rights Watch", "TJWG")
+    assert merged.outlets == 3
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ([(500, 500), (600, 600)], "500-600"),
+        ([(500, 600), (600, 600)], "500-600"),
+        ([(None, None), (600, 600)], "600"),
+        ([(550, 600), (500, 520)], "500-600"),
+        ([(None, None), (None, None)], ""),
+        ([], ""),
+    ],
+)
+def test_merged_count_spans_the_sources(counts: list[tuple[int | None, int | None]], expected: str) -> None:
+    parts = [Facts(count_low=low, count_high=high) for low, high in counts]
+    assert merge_facts(parts, outlets=len(parts)).count_text == expected
+
+
+def test_facts_merge_across_languages(gazetteer: Gazetteer) -> None:
+    english = extract_facts("TJWG said 500 North Koreans were returned via Tumen.", "en", OCT_12, gazetteer)
+    korean = extract_facts("전환기정의워킹그룹은 투먼을 통해 600명이 북송됐다고 밝혔다.", "ko", OCT_12, gazetteer)
+    merged = merge_facts([english, korean], outlets=2)
+    assert (merged.count_text, merged.places, merged.reporters) == ("500-600", ("Tumen",), ("TJWG",))
+
+
+# --- the gazetteer --------------------------------------------------------------------------------------
+
+
+def test_bundled_gazetteer_loads_with_places_and_reporters(gazetteer: Gazetteer) -> None:
+    names = [entry.name for entry in gazetteer.entries]
+    assert len(names) == len(set(names))
+    for name in ("Tumen", "Onsong", "Jilin", "China", "Sinuiju", "Dandong", "Hyesan", "Laos", "Mongolia"):
+        assert gazetteer.entry(name).place
+    for name in ("TJWG", "Human Rights Watch", "South Korea's Ministry of Unification", "UNHCR"):
+        assert gazetteer.entry(name).reporter
+        assert not gazetteer.entry(name).place
+    assert all(e.kind in (PLACE_KINDS if e.place else ORGANISATION_KINDS) for e in gazetteer.entries)
+    assert not any(e.reporter for e in gazetteer.entries if e.place)
+
+
+def test_every_alias_belongs_to_exactly_one_entry(gazetteer: Gazetteer) -> None:
+    owners: dict[str, set[str]] = {}
+    for entry in gazetteer.entries:
+        for alias in entry.aliases:
+            owners.setdefault(re.sub(r"\s", "", alias).casefold(), set()).add(entry.name)
+    shared = {alias: names for alias, names in owners.items() if len(names) > 1}
+    assert shared == {}
+
+
+def test_every_alias_on_its_own_is_found_as_its_entry(gazetteer: Gazetteer) -> None:
+    wrong = {
+        alias: found
+        for entry in gazetteer.entries
+        for alias in entry.aliases
+        if (found := find_entities(f"({alias})", gazetteer)) != {entry.name}
+    }
+    assert wrong == {}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gazetteer.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "places:\n  - {name: Tumen, kind: cn-city, zh: [图们]}\n"
+            "  - {name: Tumen River, kind: river, zh: [图们]}\n",
+            "'Tumen River': alias '图们' is also an alias of 'Tumen'",
+        ),
+        ("places:\n  - {name: Tumen, kind: town}\n", "places[0] 'Tumen': kind 'town' is not one of"),
+        ("places:\n  - {name: Musan, kind: kp-town, ko: [무]}\n", "places[0] 'Musan': ko: '무' is too short"),
+        ("places:\n  - {name: Tumen, kind: cn-city, ko: [图们]}\n", "places[0] 'Tumen': ko: '图们' must be"),
+        ("places:\n  - {kind: cn-city}\n", "places[0]: name: Field required"),
+        ("places:\n  - {name: Tumen, kind: cn-city, reporter: true}\n", "places[0] 'Tumen': reporter"),
+        ("places: [\n", "invalid YAML"),
+        ("places:\n  - {name: Jilin, kind: cn-province}\nignore: [Jilin]\n", "ignore: 'Jilin' is an alias"),
+    ],
+)
+def test_bad_gazetteer_is_refused_naming_the_entry(tmp_path: Path, yaml_text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_gazetteer(write(tmp_path, yaml_text))
+    assert message in str(caught.value)
+
+
+def test_a_small_gazetteer_file_works(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "places:\n  - {name: Tumen, kind: cn-city, ko: [투먼], zh: [图们, 圖們]}\n"
+        "organisations:\n  - {name: TJWG, kind: rights-group, en: [Transitional Justice Working Group]}\n",
+    )
+    small = load_gazetteer(path)
+    assert find_entities("The Transitional Justice Working Group named 圖們 and 투먼.", small) == {"TJWG", "Tumen"}
