@@ -299,11 +299,16 @@ def on_topic(event: Event, rng: random.Random) -> tuple[str, str]:
     return title, body
 
 
+def span_days(n: int) -> float:
+    """How many days `n` generated items are spread over: about 800 a day, at least a week."""
+    return max(7.0, n / 800)
+
+
 def generate(n: int, feeds: int, *, on_share: float = 0.1, dup_share: float = 0.03, seed: int = SEED) -> Corpus:
     """`n` articles over `feeds` feeds and max(7, n/800) days; on-topic events are retold 2-15 times."""
     rng = random.Random(seed)
     corpus = Corpus(feeds)
-    days = max(7.0, n / 800)
+    days = span_days(n)
     event: Event | None = None
     retellings = 0
     events = 0
@@ -391,7 +396,7 @@ def bench_replay(n: int, feeds: int, folder: Path, *, trace: bool) -> None:
     size = sum(p.stat().st_size for p in files)
     t1 = time.perf_counter()
     kinds = ", ".join(f"{v} {k}" for k, v in sorted(corpus.kinds.items()))
-    print(f"replay: {n} items in {len(files)} RSS files ({size / 1e6:.1f} MB): {kinds}")
+    print(f"replay: {n} items in {len(files)} RSS files ({size / 1e6:.1f} MB) over {span_days(n):.1f} days: {kinds}")
     print(f"  generated and written in {t1 - t0:.1f} s; ru_maxrss before replay {_maxrss_mb():.0f} MB")
 
     config = load_config(CONFIG)

@@ -28,6 +28,8 @@ Rules, with their reasons:
   more specific is; they still count as entities for clustering.
 * Reporters: gazetteer organisations marked as reporters, mentioned in a sentence that also carries an
   attribution word ("said", "according to", "밝혔다", "따르면", "表示", "据"). In doubt a mention is kept.
+  A government body right after another country's name (老挝外交部, 러시아 외교부) is that country's,
+  not the one the gazetteer lists, and is not counted at all.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ __all__ = [
     "find_entities",
     "load_gazetteer",
     "merge_facts",
+    "parse_gazetteer",
 ]
 
 PLACE_KINDS = frozenset(
@@ -95,6 +98,7 @@ class GazetteerEntry:
     place: bool
     reporter: bool = False
     background: bool = False
+    country: str | None = None  # a government body's country
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,7 @@ class _Mention:
 
 @dataclass(frozen=True, slots=True)
 class Gazetteer:
-    """Places and organisations with one compiled matcher. Build with load_gazetteer or Gazetteer.build."""
+    """Places and organisations with their compiled matchers. Build with load_gazetteer or Gazetteer.build."""
 
     entries: tuple[GazetteerEntry, ...]
     ignore: tuple[str, ...]
@@ -128,7 +132,7 @@ class Gazetteer:
     def build(
         cls, entries: Iterable[GazetteerEntry], ignore: Iterable[str] = (), source: str = "<gazetteer>"
     ) -> Gazetteer:
-        """Compile the matcher; ConfigError naming the entries if two of them share an alias."""
+        """Compile the matchers; ConfigError naming the entries if two of them share an alias."""
         entries = tuple(entries)
         ignore = tuple(ignore)
         problems: list[str] = []
@@ -139,6 +143,9 @@ class Gazetteer:
         for entry in entries:
             for alias in entry.aliases:
                 key = _key(alias)
+                if not key:
+                    problems.append(f"{entry.name!r}: an alias is empty")
+                    continue
                 if owner.setdefault(key, entry.name) != entry.name:
                     problems.append(f"{entry.name!r}: alias {alias!r} is also an alias of {owner[key]!r}")
                     continue
@@ -328,8 +335,18 @@ def _mentions(text: str, gazetteer: Gazetteer, lowered: str | None = None) -> li
         alias = gazetteer.by_key.get(_key(lowered[start:end]))
         if alias is None:  # an ignored phrase: it hides the alias inside it
             continue
-        if _case_ok(text[start:end], alias.case):
-            found.append(_Mention(start, end, alias.entry))
+        if not _case_ok(text[start:end], alias.case):
+            continue
+        previous = found[-1] if found else None
+        if (
+            alias.entry.country is not None
+            and previous is not None
+            and previous.entry.kind == "country"
+            and previous.entry.name != alias.entry.country
+            and text[previous.end : start].strip() in ("", "'s", "’s")
+        ):
+            continue  # 老挝外交部, 러시아 외교부: that country's ministry, which the gazetteer does not list
+        found.append(_Mention(start, end, alias.entry))
     return found
 
 
@@ -349,6 +366,7 @@ class _EntryModel(BaseModel):
 
 class _OrganisationModel(_EntryModel):
     reporter: bool = True
+    country: str | None = None
 
 
 class _FileModel(BaseModel):
@@ -409,8 +427,13 @@ def parse_gazetteer(text: str, source: str = "<gazetteer>") -> Gazetteer:
                     place=section == "places",
                     reporter=isinstance(item, _OrganisationModel) and item.reporter,
                     background=item.background,
+                    country=item.country if isinstance(item, _OrganisationModel) else None,
                 )
             )
+    countries = {e.name for e in entries if e.place and e.kind == "country"}
+    for index, item in enumerate(model.organisations):
+        if item.country is not None and item.country not in countries:
+            problems.append(f"organisations[{index}] {item.name!r}: country {item.country!r} is not a country entry")
     for index, phrase in enumerate(model.ignore):
         if len(re.sub(r"\s", "", phrase)) < 2:
             problems.append(f"ignore[{index}]: {phrase!r} is too short")
@@ -709,10 +732,11 @@ def _is_year(number: str) -> bool:
     return bool(re.fullmatch(r"[0-9]{4}", number.strip())) and 1800 <= int(number) <= 2100
 
 
-def _counts(text: str) -> list[_Count]:
+def _counts(text: str, lowered: str | None = None) -> list[_Count]:
     found: list[_Count] = []
     cjk = _is_cjk_text(text)
-    lowered = _lower(text)
+    if lowered is None:
+        lowered = _lower(text)
     matches = _EN_COUNT_FIGURES.finditer(lowered) if cjk else _EN_COUNT.finditer(" " + lowered)
     shift = 0 if cjk else 1  # the space put in front
     for match in matches:
@@ -775,8 +799,8 @@ def extract_numbers(text: str, language: str) -> frozenset[int]:
     return frozenset(numbers)
 
 
-def _main_count(text: str) -> tuple[int, int] | None:
-    counts = _counts(text)
+def _main_count(text: str, lowered: str) -> tuple[int, int] | None:
+    counts = _counts(text, lowered)
     if not counts:
         return None
     chosen = next((c for c in counts if not c.part), counts[0])
@@ -809,6 +833,7 @@ _EN_MONTH_CONTEXT = re.compile(
     r"late|mid)(?:[\s-]+(?i:early|late|mid))?[\s-]+$"
 )
 _EN_WEEKDAY_CONTEXT = re.compile(r"\b(?i:(last|this|past|next|coming))\s+$")
+_EN_DATE_AFTER = re.compile(rf",?\s+(?:{_MON}|[0-9])")
 _KO_WEEK_CONTEXT = re.compile(r"(지난\s?주|이번\s?주|다음\s?주|지난|오는|다음)\s*$")
 _KO_FUTURE = re.compile(r"(?:오는|다음\s?달)\s*$")
 
@@ -906,6 +931,8 @@ def _en_month_first(m: re.Match[str], ref: date) -> str | None:
 
 
 def _en_weekday(m: re.Match[str], ref: date) -> str | None:
+    if _EN_DATE_AFTER.match(m.string, m.end()):
+        return None  # "on Tuesday, March 6, 2018": the date that follows says it (a caption, often)
     context = _EN_WEEKDAY_CONTEXT.search(_before(m, 12))
     rel = context.group(1).lower() if context else ""
     if rel in ("next", "coming"):
@@ -1090,7 +1117,7 @@ def extract_facts(text: str, language: str, published: datetime, gazetteer: Gaze
     """Count, places, event dates and reporters of one report (outlets=0); see the module rules."""
     lowered = _lower(text)
     mentions = _mentions(text, gazetteer, lowered)
-    count = _main_count(text)
+    count = _main_count(text, lowered)
     return Facts(
         count_low=count[0] if count else None,
         count_high=count[1] if count else None,

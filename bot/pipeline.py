@@ -130,6 +130,7 @@ class Poller:
         self.clock = clock
         self.topics = compile_topics(config.topics)
         self._feeds = {f.name: f for f in config.feeds}
+        self._store_lock = asyncio.Lock()
 
     async def run_cycle(self, progress: Callable[[FeedOutcome], None] | None = None) -> CycleReport:
         """Poll every due feed (bounded concurrency inside the fetcher); one feed's failure never stops others."""
@@ -174,7 +175,12 @@ class Poller:
             parsed = await asyncio.to_thread(self._parse, feed, fetched, now)
             if feed.full_text:
                 parsed = replace(parsed, items=await self._with_full_text(feed, parsed.items))
-            results = await asyncio.to_thread(self._store, feed, parsed, fetched, now, next_at, body_hash, new_url)
+            # One feed stores at a time: clustering reads the stories other feeds write, and two concurrent
+            # transactions (PostgreSQL's read committed) would each open a story for the same event.
+            async with self._store_lock:
+                results = await asyncio.to_thread(
+                    self._store, feed, parsed, fetched, now, next_at, body_hash, new_url
+                )
         except FeedError as exc:
             return self._record_failure(feed, state, exc)
         except Exception as exc:

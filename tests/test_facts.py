@@ -158,6 +158,7 @@ def dates_of(text: str, language: str, published: datetime, gazetteer: Gazetteer
         ("en", "Guards moved them yesterday.", datetime(2023, 10, 10, 2, 0, tzinfo=UTC), ("2023-10-09",)),
         ("en", "Arrests rose sharply last month.", datetime(2024, 1, 5, tzinfo=UTC), ("2023-12",)),
         ("en", "China may deport them; activists will march.", OCT_12, ()),
+        ("en", "A guard post in Changbai on Tuesday, March 6, 2018.", OCT_12, ("2018-03-06",)),
         # A day without a year is the latest one at or before publication: across the year boundary.
         ("en", "They were arrested on December 28.", datetime(2024, 1, 5, tzinfo=UTC), ("2023-12-28",)),
         ("ko", "10월 9일 밤 버스가 국경을 넘었다.", OCT_12, ("2023-10-09",)),
@@ -243,6 +244,9 @@ def test_one_event_in_three_languages_gives_the_same_facts(gazetteer: Gazetteer)
         ("China's Foreign Ministry denied it.", {"China's Foreign Ministry"}),
         ("중국 외교부가 부인했다.", {"China's Foreign Ministry"}),
         ("外交部发言人否认。", {"China's Foreign Ministry"}),
+        # A ministry right after another country's name is that country's.
+        ("老挝外交部表示已将九人遣返。", {"Laos"}),
+        ("러시아 외교부는 논평하지 않았다.", {"Russia"}),
         # Traps: words that contain an alias but mean something else.
         ("협상이 결국 무산됐다.", set()),
         ("그는 국위 선양에 힘썼다.", set()),
@@ -382,6 +386,10 @@ def write(tmp_path: Path, text: str) -> Path:
         ("places:\n  - {name: Tumen, kind: cn-city, reporter: true}\n", "places[0] 'Tumen': reporter"),
         ("places: [\n", "invalid YAML"),
         ("places:\n  - {name: Jilin, kind: cn-province}\nignore: [Jilin]\n", "ignore: 'Jilin' is an alias"),
+        (
+            "places: []\norganisations:\n  - {name: Foreign Office, kind: government, country: Atlantis}\n",
+            "organisations[0] 'Foreign Office': country 'Atlantis' is not a country entry",
+        ),
     ],
 )
 def test_bad_gazetteer_is_refused_naming_the_entry(tmp_path: Path, yaml_text: str, message: str) -> None:
