@@ -73,9 +73,14 @@ def compose(
     """The story told by `sources` (items with their topics, oldest first), and each source's analysis."""
     if not sources:
         raise ValueError("a story needs at least one source")
-    items = [item for item, _ in sources]
+    all_items = [item for item, _ in sources]
+    outlets = len({item.outlet for item in all_items})
+    # Reading every source of a large story on each new report would make a report cost more the bigger its
+    # story; the first reports and the latest ones carry the facts and how they changed.
+    items = all_items if len(all_items) <= 2 * MAX_SOURCES_READ else [
+        *all_items[:MAX_SOURCES_READ], *all_items[-MAX_SOURCES_READ:]
+    ]
     analyses = tuple(analyze(item, gazetteer) for item in items)
-    outlets = len({item.outlet for item in items})
     facts = merge_facts([a.facts for a in analyses], outlets)
     language = story_language(items)
     in_language = [(i, a) for i, a in zip(items, analyses, strict=True) if _base_language(i.language) == language]
