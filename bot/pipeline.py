@@ -78,14 +78,11 @@ def ingest_items(
     now: datetime,
 ) -> list[IngestedItem]:
     """Match each item to topics, store it unless it repeats a stored item, and put matched ones into stories."""
-    window = timedelta(days=config.defaults.dedupe_window_days)
     results: list[IngestedItem] = []
     for item in items:
         matched = match_item(topics, item, feed)
         title_key = normalize_title(item.title)
-        original = uow.items.find_duplicate(
-            item, feed_name=feed.name, title_key=title_key, since=item.published - window
-        )
+        original = find_original(uow, item, feed, config, title_key)
         if original is not None:
             results.append(IngestedItem(item, matched, original, None, uow.stories.story_of_link(original)))
             continue
@@ -98,6 +95,12 @@ def ingest_items(
         change = assign_story(uow, item_id, item, matched, rules, now)
         results.append(IngestedItem(item, matched, None, item_id, change.story_id, change.created))
     return results
+
+
+def find_original(uow: UnitOfWork, item: Item, feed: Feed, config: Config, title_key: str) -> str | None:
+    """The link of the stored item `item` repeats (same GUID in the feed, same link, same outlet title), or None."""
+    since = item.published - timedelta(days=config.defaults.dedupe_window_days)
+    return uow.items.find_duplicate(item, feed_name=feed.name, title_key=title_key, since=since)
 
 
 def story_rules(config: Config, gazetteer: Gazetteer) -> StoryRules:
@@ -215,13 +218,10 @@ class Poller:
 
     def _unstored(self, feed: Feed, items: Sequence[Item]) -> list[Item]:
         """The items no stored item repeats, by the same test ingest_items makes: only they are worth a page."""
-        window = timedelta(days=self.config.defaults.dedupe_window_days)
         with self.db.unit_of_work() as uow:
             return [
                 item for item in items
-                if uow.items.find_duplicate(
-                    item, feed_name=feed.name, title_key=normalize_title(item.title), since=item.published - window
-                ) is None
+                if find_original(uow, item, feed, self.config, normalize_title(item.title)) is None
             ]
 
     async def _full_text(self, feed: Feed, item: Item) -> Item:
