@@ -12,7 +12,7 @@ import difflib
 import re
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -78,6 +78,24 @@ class Config:
         raise KeyError(name)
 
 
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
+# A Bot API token is '<bot id>:<35 characters of [A-Za-z0-9_-]>'; the length of the second part has varied,
+# so only its alphabet and a sane minimum are checked.
+_TOKEN = re.compile(r"[0-9]{3,20}:[A-Za-z0-9_-]{30,60}")
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A value that must never be printed: repr and str show only that it is set."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Process settings from the environment (see `load_settings`)."""
@@ -86,6 +104,10 @@ class Settings:
     config_path: str
     log_level: str
     user_agent: str
+    telegram_token: Secret | None = None
+    telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
+    admin_ids: frozenset[int] = frozenset()
+    admin_chat_id: int | None = None
 
 
 # --- durations and sizes --------------------------------------------------------------------------
@@ -647,7 +669,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     """Settings from environment variables (pass os.environ); ConfigError naming each bad variable.
 
     DATABASE_URL (else BOT_DB_PATH, a SQLite file, default data/advocacy-bot.sqlite3), FEEDS_CONFIG
-    (default feeds.yaml), LOG_LEVEL (default INFO), BOT_USER_AGENT (default names this bot and version).
+    (default feeds.yaml), LOG_LEVEL (default INFO), BOT_USER_AGENT (default names this bot and version),
+    TELEGRAM_BOT_TOKEN (needed only by `run`), TELEGRAM_API_URL (default Telegram's), ADMIN_USER_IDS (comma or
+    space separated user ids allowed to use admin commands) and ADMIN_CHAT_ID (where admin reports go).
     """
     problems: list[str] = []
 
@@ -675,8 +699,42 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in user_agent):
         problems.append("BOT_USER_AGENT: must not contain control characters such as newlines")
 
+    token_text = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    token: Secret | None = None
+    if token_text:
+        if _TOKEN.fullmatch(token_text):
+            token = Secret(token_text)
+        else:
+            # The value itself is never echoed: a near-miss token is still a secret.
+            problems.append(
+                "TELEGRAM_BOT_TOKEN: not a Bot API token (expected '<digits>:<letters, digits, _ or ->' as "
+                "@BotFather gives it); to try the bot without one, run `advocacy-bot demo`"
+            )
+
+    api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_TELEGRAM_API_URL
+    if not re.match(r"https?://[^\s/]+", api_url):
+        problems.append(f"TELEGRAM_API_URL: must be an http(s) URL such as {DEFAULT_TELEGRAM_API_URL}")
+
+    admin_ids: set[int] = set()
+    for part in re.split(r"[,\s]+", env.get("ADMIN_USER_IDS", "").strip()):
+        if not part:
+            continue
+        if re.fullmatch(r"[0-9]{1,20}", part):
+            admin_ids.add(int(part))
+        else:
+            problems.append(f"ADMIN_USER_IDS: {part!r} is not a Telegram user id (a positive whole number)")
+
+    admin_chat_text = env.get("ADMIN_CHAT_ID", "").strip()
+    admin_chat_id: int | None = None
+    if admin_chat_text:
+        if re.fullmatch(r"-?[0-9]{1,20}", admin_chat_text):
+            admin_chat_id = int(admin_chat_text)
+        else:
+            problems.append(f"ADMIN_CHAT_ID: {admin_chat_text!r} is not a Telegram chat id (a whole number)")
+
     if problems:
         raise ConfigError("environment", problems)
     return Settings(
-        database_url=database_url, config_path=config_path, log_level=log_level, user_agent=user_agent
+        database_url=database_url, config_path=config_path, log_level=log_level, user_agent=user_agent,
+        telegram_token=token, telegram_api_url=api_url, admin_ids=frozenset(admin_ids), admin_chat_id=admin_chat_id,
     )

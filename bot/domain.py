@@ -175,3 +175,80 @@ class FeedState:
     disabled: bool
     disabled_reason: str | None
     malformed: str | None
+
+
+# --- subscribers and delivery -------------------------------------------------------------------------
+
+
+class ChatKind(enum.StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+    CHANNEL = "channel"
+
+
+class DeliveryMode(enum.StrEnum):
+    IMMEDIATE = "immediate"  # each story as it breaks
+    DIGEST = "digest"  # one summary a day at digest_hour in the chat's time zone
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """How a chat wants its alerts. Hours are 0-23 in `timezone` (an IANA name such as 'Asia/Seoul').
+
+    Quiet hours run from quiet_start up to quiet_end (wrapping past midnight when start > end); alerts in them
+    are still sent, but silently (no notification sound), so nothing urgent is held back.
+    """
+
+    mode: DeliveryMode = DeliveryMode.IMMEDIATE
+    digest_hour: int = 8
+    timezone: str = "UTC"
+    urgent_only: bool = False
+    quiet_start: int | None = None
+    quiet_end: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A Telegram chat the bot serves (private, group or channel) with its topics and settings."""
+
+    id: int  # Telegram's chat id
+    kind: ChatKind
+    title: str
+    topics: tuple[str, ...]
+    settings: ChatSettings
+    active: bool = True
+    inactive_reason: str | None = None
+    subscribed_at: datetime | None = None  # when the chat first subscribed; older stories are not pushed
+    last_digest_at: datetime | None = None
+
+
+class OutboxKind(enum.StrEnum):
+    ALERT = "alert"  # the story's alert; later edited as outlets join
+    FOLLOWUP = "followup"  # a short post when a story's urgency rises after its alert went out
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One message owed to one chat about one story; unique per (story, chat, kind)."""
+
+    id: int
+    story_id: int
+    chat_id: int
+    kind: OutboxKind
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    message_id: int | None = None  # Telegram's id of the sent message, for edits
+    sent_at: datetime | None = None
+    sent_revision: int | None = None  # the story revision the message shows
+    sent_urgency: Urgency | None = None  # the story's urgency when the message went out
+    edited_at: datetime | None = None
+    last_error: str | None = None

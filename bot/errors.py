@@ -48,3 +48,32 @@ class DeliveryError(BotError):
         self.chat_id = chat_id
         self.reason = reason
         super().__init__(f"chat {chat_id}: {reason}")
+
+
+class RetryLater(DeliveryError):
+    """Telegram asked to wait `seconds` (429). `whole_bot` when the limit is the bot's, not the chat's."""
+
+    def __init__(self, chat_id: int, seconds: float, *, whole_bot: bool = False) -> None:
+        self.seconds = seconds
+        self.whole_bot = whole_bot
+        super().__init__(chat_id, f"flood control: retry in {seconds:g} s")
+
+
+class TransientDeliveryError(DeliveryError):
+    """A network error, timeout or 5xx: worth retrying with backoff."""
+
+
+class ChatUnreachable(DeliveryError):
+    """The bot was blocked, kicked, or the chat does not exist: the chat's subscription is deactivated."""
+
+
+class ChatMoved(DeliveryError):
+    """A group became a supergroup with a new id; sends must go to `new_chat_id`."""
+
+    def __init__(self, chat_id: int, new_chat_id: int) -> None:
+        self.new_chat_id = new_chat_id
+        super().__init__(chat_id, f"group moved to {new_chat_id}")
+
+
+class MessageRejected(DeliveryError):
+    """Telegram refused this message for good (400 other than a move): retrying cannot help."""
