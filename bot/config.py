@@ -51,6 +51,8 @@ class Defaults:
     dedupe_window_days: int = 30  # same normalized title from the same outlet is a duplicate this long
     story_window_days: int = 4  # reports this close in time may be one story (clustering)
     followup_window_days: int = 45  # a later report may be a follow-up of a story this old (clustering)
+    retention_days: int = 180  # items older than this are pruned (stories and their source lists stay)
+    silent_after_days: int = 7  # a feed that published nothing this long is reported to the admins
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +291,8 @@ class _DefaultsModel(_Model):
     dedupe_window: _Days = _D.dedupe_window_days
     story_window: _Days = _D.story_window_days
     followup_window: _Days = _D.followup_window_days
+    retention: _Days = _D.retention_days
+    silent_after: _Days = _D.silent_after_days
 
 
 class _TopicModel(_Model):
@@ -540,6 +544,8 @@ def _records(model: _FileModel, source: str) -> Config:
         dedupe_window_days=d.dedupe_window,
         story_window_days=d.story_window,
         followup_window_days=d.followup_window,
+        retention_days=d.retention,
+        silent_after_days=d.silent_after,
     )
     topics = tuple(
         Topic(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain import Feed, FeedState, Item
@@ -283,6 +283,29 @@ class ItemRepository:
     def count(self) -> int:
         """How many items are stored."""
         return self._session.scalar(select(func.count()).select_from(ItemRow)) or 0
+
+    def latest_published(self) -> dict[str, datetime]:
+        """Each feed's newest stored item's publication time, by feed name (feeds with no item absent)."""
+        rows = self._session.execute(
+            select(FeedRow.name, func.max(ItemRow.published_at))
+            .join(ItemRow, ItemRow.feed_id == FeedRow.id)
+            .group_by(FeedRow.name)
+        )
+        return {name: latest for name, latest in rows if latest is not None}
+
+    def prune(self, before: datetime) -> int:
+        """Delete items published before `before` that belong to no story; returns how many went.
+
+        Story sources stay, so /story keeps every source link; what goes is the off-topic items kept only as
+        dedupe keys. The pipeline ignores items older than the retention, so a pruned item that a feed still
+        lists cannot come back as news.
+        """
+        old = select(ItemRow.id).where(ItemRow.published_at < before, ItemRow.story_id.is_(None))
+        self._session.execute(delete(ItemTopicRow).where(ItemTopicRow.item_id.in_(old)))
+        result = self._session.execute(
+            delete(ItemRow).where(ItemRow.published_at < before, ItemRow.story_id.is_(None))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def recent_matched(self, topic: str | None, limit: int) -> list[StoredItem]:
         """Up to `limit` items that matched `topic` (any topic when None), newest published first."""
