@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Action, ActionRule, Facts, Urgency
+from bot.match import normalize, term_pattern
 
 # =====================================================================================================
 # Urgency
@@ -495,36 +496,31 @@ def fill(template: str, facts: Facts) -> str:
 # Choosing actions
 # =====================================================================================================
 
-# Scripts matched as substrings: they do not separate words with spaces (and Korean attaches particles).
-_CJK = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]")
-# A Latin term must not touch Latin letters or digits; a Hangul particle after it ("TJWG는") is fine.
-_LATIN_WORD = r"0-9a-z\u00c0-\u024f"
+# Korean attaches particles to a Latin name ("TJWG는"), while bot.match ends a Latin word only where word
+# characters end, Hangul included. A space between Latin and Hangul or CJK runs, put into both the text and
+# the term, lets the topic matcher's own patterns find such names (tests/test_actions.py, Korean particle).
+_UNSPACED_CHARS = r"\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff"
+_LATIN_CHARS = r"0-9a-z\u00c0-\u024f"
+_SEAM = re.compile(rf"(?<=[{_LATIN_CHARS}])(?=[{_UNSPACED_CHARS}])|(?<=[{_UNSPACED_CHARS}])(?=[{_LATIN_CHARS}])")
+
+
+def _term_text(text: str) -> str:
+    """`text` as action terms are searched in: bot.match.normalize, then a space at each Latin/CJK seam."""
+    return _SEAM.sub(" ", normalize(text))
 
 
 @functools.lru_cache(maxsize=2048)
 def _term_regex(term: str) -> re.Pattern[str]:
-    """The pattern for one term, applied to normalised text (same term syntax as topics).
+    """One term compiled by bot.match.term_pattern, so topics and actions read terms alike.
 
-    Trailing '*' matches any word ending; Latin terms match whole words, case-insensitively; a term
-    with CJK or Hangul characters matches as a substring; spaces inside a term match any whitespace.
+    Raises ValueError on a term bot.match refuses (configuration validation refuses those first).
     """
-    # TODO: reuse bot.match's term compiler once it exists, so topics and actions cannot drift apart.
-    normalized = _normalize(term).strip()
-    wildcard = normalized.endswith("*")
-    words = normalized.rstrip("*").split()
-    if not words:
-        return _NEVER
-    body = r"\s+".join(re.escape(w) for w in words)
-    if _CJK.search(normalized):
-        return re.compile(body)
-    start = rf"(?<![{_LATIN_WORD}])" if re.match(rf"[{_LATIN_WORD}]", words[0]) else ""
-    end = "" if wildcard or not re.search(rf"[{_LATIN_WORD}]$", words[-1]) else rf"(?![{_LATIN_WORD}])"
-    return re.compile(start + body + end)
+    return re.compile(term_pattern(_term_text(term)))
 
 
-def _mentions(normalized_text: str, terms: Sequence[str]) -> bool:
-    """True when at least one term occurs in the (already normalised) text."""
-    return any(_term_regex(term).search(normalized_text) for term in terms)
+def _mentions(term_text: str, terms: Sequence[str]) -> bool:
+    """True when at least one term occurs in the text (already passed through _term_text)."""
+    return any(_term_regex(term).search(term_text) for term in terms)
 
 
 def _conditions_met(
@@ -575,7 +571,7 @@ def suggest_actions(
     if limit <= 0:
         return ()
     topic_set = frozenset(topics)
-    normalized_text = _normalize(text)
+    normalized_text = _term_text(text)
     entity_set = frozenset(e.casefold() for e in entities)
     ranked: list[tuple[int, int, int, ActionRule]] = []
     for order, rule in enumerate(rules):

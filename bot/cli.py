@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot import __version__
 from bot.config import Config, Settings, describe, load_config, load_settings
-from bot.errors import BotError
+from bot.demo import run_demo
+from bot.errors import BotError, ConfigError
 from bot.facts import load_gazetteer
 from bot.fetch import Fetcher, FetchLimits
+from bot.logs import setup_logging
+from bot.operations import export_document, healthcheck, import_document, recent_stories
 from bot.pipeline import CycleReport, FeedOutcome, Poller
-from bot.replay import dumps, replay
+from bot.replay import dumps, replay, story_record
 from bot.storage.db import Database, sqlite_url
 
 log = logging.getLogger("bot")
@@ -54,6 +60,29 @@ def _parser() -> argparse.ArgumentParser:
     config_arg(p)
     p.add_argument("--db", help="SQLAlchemy URL to keep the results in (default: a scratch SQLite file)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="saved RSS/Atom files, or folders of them")
+
+    p = sub.add_parser(
+        "demo", help="offline demo: bundled sample feeds through the real pipeline, alerts printed (no token)"
+    )
+    p.add_argument("--db", metavar="FILE", help="new SQLite file to keep the results in (default: a temporary one)")
+
+    p = sub.add_parser("run", help="run the bot: poll feeds, send alerts, answer commands (needs TELEGRAM_BOT_TOKEN)")
+    config_arg(p)
+
+    p = sub.add_parser("healthcheck", help="exit 0 when the running bot's scheduler ticked recently, else 1")
+    p.add_argument("--max-age", type=int, default=120, metavar="SECONDS",
+                   help="oldest acceptable heartbeat (default 120; the scheduler beats every 30 s)")
+
+    p = sub.add_parser("export", help="print chats, subscriptions and settings as JSON (to move to a new bot)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+
+    p = sub.add_parser("import", help="load chats, subscriptions and settings from an `export` file")
+    config_arg(p)
+    p.add_argument("file", metavar="FILE", help="a file written by `advocacy-bot export` (- for standard input)")
+
+    p = sub.add_parser("stories", help="list recent stories")
+    p.add_argument("--limit", "-n", type=int, default=10, help="how many (default 10, at most 500)")
+    p.add_argument("--json", action="store_true", help="one JSON object per story, as `replay` prints them")
     return parser
 
 
@@ -147,11 +176,117 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    # Bold and wrapping only for a terminal: piped or captured output stays plain, one line per line.
+    tty = sys.stdout.isatty()
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A terminal without UTF-8 shows '?' for the emoji and scripts it cannot print, rather than crashing.
+        sys.stdout.reconfigure(errors="replace")
+    width = min(shutil.get_terminal_size().columns, 100) if tty else None
+    run_demo(sys.stdout, db_path=Path(args.db) if args.db else None, bold=tty, width=width,
+             user_agent=settings.user_agent)
+    return 0
+
+
+def _database(settings: Settings) -> Database:
+    """The configured database, refusing an out-of-date schema (`advocacy-bot db upgrade` fixes it)."""
+    db = Database(settings.database_url)
+    try:
+        db.check_schema()
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.telegram_token is None:
+        raise ConfigError("environment", [
+            "TELEGRAM_BOT_TOKEN: not set. Get a token from @BotFather and set it, "
+            "or try the bot without one: `advocacy-bot demo`"
+        ])
+    config = _config(args, settings)
+    db = _database(settings)
+    try:
+        # Imported here: python-telegram-bot is loaded only by the command that talks to Telegram.
+        from bot.telegram.runner import Runner
+
+        Runner(settings, config, db, load_gazetteer(), clock=utc_now).run()
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_healthcheck(args: argparse.Namespace, settings: Settings) -> int:
+    db = _database(settings)
+    try:
+        health = healthcheck(db, utc_now(), timedelta(seconds=max(args.max_age, 1)))
+    finally:
+        db.dispose()
+    print(health.message)
+    return 0 if health.ok else 1
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    db = _database(settings)
+    try:
+        document = export_document(db, utc_now())
+    finally:
+        db.dispose()
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"{len(document['chats'])} chats written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    config = _config(args, settings)
+    source = "standard input" if args.file == "-" else args.file
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BotError(f"{source}: cannot read: {exc}") from None
+    db = _database(settings)
+    try:
+        count = import_document(db, text, source, [t.id for t in config.topics])
+    finally:
+        db.dispose()
+    print(f"{count} chats imported from {source}")
+    return 0
+
+
+def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
+    db = _database(settings)
+    try:
+        stories = recent_stories(db, min(max(args.limit, 1), 500))
+    finally:
+        db.dispose()
+    for story in stories:
+        if args.json:
+            print(dumps(story_record(story)))
+        else:
+            day = story.last_seen.strftime("%Y-%m-%d %H:%M") if story.last_seen else "?"
+            outlets = len({s.outlet for s in story.sources})
+            print(f"#{story.id}  {day}  {story.urgency.value:<7} {outlets} outlet(s)  {story.title}")
+    if not stories and not args.json:
+        print("no stories yet")
+    return 0
+
+
 COMMANDS = {
     "check-config": cmd_check_config,
     "db": cmd_db,
     "poll": cmd_poll,
     "replay": cmd_replay,
+    "demo": cmd_demo,
+    "run": cmd_run,
+    "healthcheck": cmd_healthcheck,
+    "export": cmd_export,
+    "import": cmd_import,
+    "stories": cmd_stories,
 }
 
 
@@ -159,17 +294,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `advocacy-bot` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(os.environ)
-        logging.basicConfig(
-            level=settings.log_level, stream=sys.stderr,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        # The demo is self-contained: no DATABASE_URL, FEEDS_CONFIG or token from the environment can change it.
+        settings = load_settings({} if args.command == "demo" else os.environ)
+        secrets = [settings.telegram_token.value] if settings.telegram_token else []
+        setup_logging(settings.log_level, secrets)
         return COMMANDS[args.command](args, settings)
     except BotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `advocacy-bot stories | head`: the reader left; nothing more to say. Point stdout at /dev/null so the
+        # interpreter's final flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

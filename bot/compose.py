@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.actions import classify_urgency, suggest_actions
 from bot.domain import Action, ActionRule, Facts, Item, Urgency
-from bot.facts import Gazetteer, extract_facts, extract_numbers, find_entities, merge_facts
+from bot.facts import Gazetteer, extract_facts, extract_numbers, find_entities_and_pinpoints, merge_facts
 from bot.summarize import SummaryInput, strip_clutter, summarize
 
 # Sources read for the summary and urgency: the lead reports carry the story; a long tail adds little
@@ -23,6 +23,7 @@ class Analysis:
     facts: Facts
     entities: frozenset[str]
     numbers: frozenset[int]
+    places: frozenset[str] = frozenset()  # those of `entities` that pin a place down (facts.PINPOINT_PLACE_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +43,56 @@ class Composed:
 def analyze(item: Item, gazetteer: Gazetteer) -> Analysis:
     """Facts, entities and counts of one report, read from its clutter-free text."""
     text = _clean_text(item)
+    entities, places = find_entities_and_pinpoints(text, gazetteer)
     return Analysis(
         facts=extract_facts(text, item.language, item.published, gazetteer),
-        entities=find_entities(text, gazetteer),
+        entities=entities,
         numbers=extract_numbers(text, item.language),
+        places=places,
     )
+
+
+def analysis_key(item: Item) -> Hashable:
+    """What `analyze` reads of an item: its identity, text, language and publication time (for relative dates).
+
+    The same report read back from storage gives the same key, so an analysis made before it was stored can
+    be passed to `compose` instead of being made again.
+    """
+    return (item.guid, item.link, item.title, item.summary, item.content, item.language, item.published)
+
+
+class AnalysisCache(Mapping[Hashable, Analysis]):
+    """The analyses of the latest reports by `analysis_key`, at most `size`; the least recently used go first.
+
+    A story is recomposed from all its sources each time one joins, so without this every source would be
+    analysed again for every later source. One cache serves one gazetteer (it lives beside it in StoryRules).
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        if size < 1:
+            raise ValueError(f"analysis cache size must be at least 1, not {size}")
+        self._size = size
+        self._entries: OrderedDict[Hashable, Analysis] = OrderedDict()
+
+    def __getitem__(self, key: Hashable) -> Analysis:
+        found = self._entries[key]
+        self._entries.move_to_end(key)
+        return found
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(list(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def remember(self, pairs: Iterable[tuple[Item, Analysis]]) -> None:
+        """Keep these analyses, dropping the least recently used beyond the size."""
+        for item, analysis in pairs:
+            key = analysis_key(item)
+            self._entries[key] = analysis
+            self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
 
 
 def _clean_text(item: Item) -> str:
@@ -64,23 +110,33 @@ def story_language(sources: Sequence[Item]) -> str:
     return min(counts, key=lambda lang: (-counts[lang], order[lang]))
 
 
+def sources_read(items: Sequence[Item]) -> list[Item]:
+    """The sources `compose` analyses, in order: all, or the first and the latest MAX_SOURCES_READ."""
+    # Reading every source of a large story on each new report would make a report cost more the bigger its
+    # story; the first reports and the latest ones carry the facts and how they changed.
+    if len(items) <= 2 * MAX_SOURCES_READ:
+        return list(items)
+    return [*items[:MAX_SOURCES_READ], *items[-MAX_SOURCES_READ:]]
+
+
 def compose(
     sources: Sequence[tuple[Item, Sequence[str]]],
     *,
     gazetteer: Gazetteer,
     rules: Sequence[ActionRule],
+    known: Mapping[Hashable, Analysis] | None = None,
 ) -> tuple[Composed, tuple[Analysis, ...]]:
-    """The story told by `sources` (items with their topics, oldest first), and each source's analysis."""
+    """The story told by `sources` (items with their topics, oldest first), and the analyses of sources_read.
+
+    `known` maps `analysis_key(item)` to analyses already made with the same gazetteer; those are not redone.
+    """
     if not sources:
         raise ValueError("a story needs at least one source")
     all_items = [item for item, _ in sources]
     outlets = len({item.outlet for item in all_items})
-    # Reading every source of a large story on each new report would make a report cost more the bigger its
-    # story; the first reports and the latest ones carry the facts and how they changed.
-    items = all_items if len(all_items) <= 2 * MAX_SOURCES_READ else [
-        *all_items[:MAX_SOURCES_READ], *all_items[-MAX_SOURCES_READ:]
-    ]
-    analyses = tuple(analyze(item, gazetteer) for item in items)
+    items = sources_read(all_items)
+    known = known or {}
+    analyses = tuple(_known_or_new(item, gazetteer, known) for item in items)
     facts = merge_facts([a.facts for a in analyses], outlets)
     language = story_language(items)
     in_language = [(i, a) for i, a in zip(items, analyses, strict=True) if _base_language(i.language) == language]
@@ -121,6 +177,11 @@ def compose(
         entities=entities,
     )
     return composed, analyses
+
+
+def _known_or_new(item: Item, gazetteer: Gazetteer, known: Mapping[Hashable, Analysis]) -> Analysis:
+    found = known.get(analysis_key(item))
+    return found if found is not None else analyze(item, gazetteer)
 
 
 def _fact_terms(facts: Facts) -> tuple[str, ...]:

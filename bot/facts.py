@@ -494,6 +494,18 @@ def find_entities(text: str, gazetteer: Gazetteer) -> frozenset[str]:
     return frozenset(m.entry.name for m in _mentions(text, gazetteer))
 
 
+# Places that pin an event to one spot: a city, county, town or crossing. Provinces, prefectures, rivers and
+# countries each hold many spots, so two reports naming only those may still tell of different transfers.
+PINPOINT_PLACE_KINDS = frozenset({"cn-city", "cn-county", "cn-town", "crossing", "kp-city", "kp-town"})
+
+
+def find_entities_and_pinpoints(text: str, gazetteer: Gazetteer) -> tuple[frozenset[str], frozenset[str]]:
+    """(find_entities(text), those of them that are places of a PINPOINT_PLACE_KINDS kind), in one reading."""
+    entries = {m.entry for m in _mentions(text, gazetteer)}
+    names = frozenset(e.name for e in entries)
+    return names, frozenset(e.name for e in entries if e.place and e.kind in PINPOINT_PLACE_KINDS)
+
+
 def _places(mentions: Sequence[_Mention]) -> tuple[str, ...]:
     places = [m.entry for m in mentions if m.entry.place]
     specific = [e.name for e in places if not e.background]

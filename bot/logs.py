@@ -11,7 +11,7 @@ REDACTED = "[redacted]"
 
 # httpx logs every request line at INFO, and a Bot API URL holds the token (/bot<token>/sendMessage):
 # these loggers stay at WARNING whatever LOG_LEVEL says. The formatter below still redacts as a backstop.
-_CHATTY = ("httpx", "httpcore", "apscheduler.executors.default", "apscheduler.scheduler")
+_CHATTY = ("httpx", "httpcore", "apscheduler.executors.default", "apscheduler.scheduler", "alembic")
 
 
 class RedactingFormatter(logging.Formatter):

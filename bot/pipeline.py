@@ -93,6 +93,9 @@ def ingest_items(
             results.append(IngestedItem(item, matched, None, item_id))
             continue
         change = assign_story(uow, item_id, item, matched, rules, now)
+        if change.created or change.changed:
+            # Same transaction as the story: its alerts exist exactly when it does (the outbox pattern).
+            uow.outbox.enqueue(change.story_id, now)
         results.append(IngestedItem(item, matched, None, item_id, change.story_id, change.created))
     return results
 

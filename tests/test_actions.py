@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.actions import (
@@ -12,6 +14,7 @@ from bot.actions import (
     unknown_placeholders,
 )
 from bot.domain import Action, ActionRule, Facts, Urgency
+from bot.match import is_unspaced, normalize, term_pattern
 
 URGENT = Urgency.URGENT
 UPDATE = Urgency.UPDATE
@@ -400,6 +403,30 @@ def test_term_next_to_korean_particle() -> None:
     rule = ActionRule(id="r", title="t", text="x", terms=("TJWG",))
     assert ids(suggest(rules=(rule,), text="TJWG는 보고서를 냈다")) == ["r"]
     assert suggest(rules=(rule,), text="TJWGX report") == ()
+
+
+@pytest.mark.parametrize(
+    ("term", "text", "found"),
+    [
+        ("deport", "They were deported.", False),  # a whole word, as in topics
+        ("deport*", "The deportation began.", True),
+        ("north korea*", "North-Korean escapees", True),  # a hyphen between words, as in topics
+        ("n. korea*", "N.Korean escapees", True),
+        ("north korea's", "North Korea\u2019s border", True),  # a curly apostrophe, as in topics
+        ("human rights council", "the Human\nRights Council", True),
+        ("UPR", "UPR에서 권고가 나왔다", True),  # a Korean particle after a Latin name
+        ("UPR", "UPRISING", False),
+        ("인권이사회", "UN인권이사회에서", True),
+        ("UN 인권이사회", "UN인권이사회에서", True),  # a space in a CJK term is optional
+        ("강제 북송", "강제북송 중단", True),
+    ],
+)
+def test_terms_read_as_topic_terms_do(term: str, text: str, found: bool) -> None:
+    rule = ActionRule(id="r", title="t", text="x", terms=(term,))
+    assert bool(suggest(rules=(rule,), text=text)) == found
+    if not is_unspaced(text):
+        # Without Korean or Chinese next to a name, the topic matcher's own pattern gives the same answer.
+        assert (re.search(term_pattern(term), normalize(text)) is not None) == found
 
 
 def test_order_priority_then_specificity_then_config_order() -> None:

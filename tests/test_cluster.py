@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from bot.cluster import (
+    BACKGROUND_ENTITIES,
     BANDS,
     MAX_FEATURE_KEYS,
     MAX_MEMBERS,
@@ -31,6 +32,7 @@ from bot.cluster import (
     signature,
 )
 from bot.domain import Item
+from bot.facts import PINPOINT_PLACE_KINDS, load_gazetteer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cluster" / "reports.yaml"
 WINDOW = timedelta(days=4)
@@ -63,15 +65,22 @@ def _item(raw: Mapping[str, Any]) -> Item:
     )
 
 
+GAZETTEER = load_gazetteer()
+# The fixture lists entities by canonical name; which of them pin a place down is the gazetteer's to say.
+PINPOINTS = frozenset(e.name for e in GAZETTEER.entries if e.place and e.kind in PINPOINT_PLACE_KINDS)
+
+
 def _load() -> dict[str, Report]:
     data = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))
     reports = {}
     for raw in data["reports"]:
+        entities = frozenset(raw["entities"])
         sig = signature(
             _item(raw),
-            entities=frozenset(raw["entities"]),
+            entities=entities,
             numbers=frozenset(raw["numbers"]),
             dates=frozenset(raw["dates"]),
+            places=entities & PINPOINTS,
         )
         reports[raw["id"]] = Report(raw["id"], raw["story"], raw.get("follow_up_of"), sig)
     return reports
@@ -239,7 +248,10 @@ def test_candidate_order_does_not_change_the_decision() -> None:
         ({600}, {500}, None),  # one event counted by two groups
         ({60}, {600}, "different counts (60 vs 600)"),
         ({2}, {600, 120}, "different counts (2 vs 120, 600)"),
-        ({700}, {600}, None),  # between agreeing and clashing: neither
+        ({700}, {600}, None),  # less than 25% apart: one event counted by two groups
+        ({110}, {80}, "different counts (110 vs 80)"),  # once let through as "neither agreeing nor clashing"
+        ({60}, {48}, "different counts (60 vs 48)"),  # exactly 25% apart is already too far
+        ({3}, {4}, "different counts (3 vs 4)"),  # small counts are given exactly
         (set(), {600}, None),
     ],
 )
@@ -268,6 +280,84 @@ def test_event_dates(new_dates: set[str], old_dates: set[str], points: float, co
     ev = compare(replace(base, dates=frozenset(new_dates)), replace(base, dates=frozenset(old_dates)))
     assert ev.date_points == points
     assert (ev.contradiction is not None) == contradiction
+
+
+@pytest.mark.parametrize(
+    ("new_numbers", "shared", "contradiction"),
+    [
+        ({600}, {"Tumen", "Onsong", "Dandong"}, None),  # 400 revised to 600 on the same day, same places
+        ({600}, {"Tumen", "TJWG"}, "different counts (600 vs 400)"),  # a place and a group: many transfers
+        ({4000}, {"Tumen", "Onsong", "Dandong"}, "different counts (4000 vs 400)"),  # tenfold: no revision
+    ],
+)
+def test_a_revised_count_needs_the_day_three_names_and_less_than_twice(
+    new_numbers: set[int], shared: set[str], contradiction: str | None
+) -> None:
+    base = replace(REPORTS["a1"].sig, dates=frozenset({"2023-10-09"}), places=frozenset())
+    old = replace(base, numbers=frozenset({400}), entities=frozenset({"Tumen", "Onsong", "Dandong", "TJWG"}))
+    new = replace(base, numbers=frozenset(new_numbers), entities=frozenset(shared))
+    assert compare(new, old).contradiction == contradiction
+
+
+def test_reports_pinning_different_towns_contradict_despite_a_shared_province_and_group() -> None:
+    base = REPORTS["a1"].sig
+    old = replace(base, entities=frozenset({"Jilin", "TJWG", "Tumen"}), places=frozenset({"Tumen"}))
+    new = replace(base, entities=frozenset({"Jilin", "TJWG", "Hunchun"}), places=frozenset({"Hunchun"}))
+    assert compare(new, old).contradiction == "different places (Hunchun vs Tumen)"
+    assert compare(replace(new, places=frozenset({"Hunchun", "Tumen"})), old).contradiction is None
+    assert compare(replace(new, places=frozenset()), old).contradiction is None  # no town named: no clash
+
+
+def test_a_report_does_not_join_through_a_member_that_lacks_the_count() -> None:
+    # The replay benchmark's chain: a report with no count joins a story; a report of another transfer
+    # (another count) agrees with that member on everything it says, but not with the story's first report.
+    start = REPORTS["a1"].sig.published
+    first = replace(REPORTS["a1"].sig, numbers=frozenset({80}))
+    generic = replace(REPORTS["a8"].sig, numbers=frozenset(), published=start + timedelta(hours=2))
+    other = replace(REPORTS["a3"].sig, numbers=frozenset({300}), published=start + timedelta(hours=5))
+    assert decide(other, [profile_for(1, generic)], window=WINDOW, followup_window=FOLLOWUP).story_id == 1
+    story = absorb(profile_for(1, first), generic)
+    assert decide(other, [story], window=WINDOW, followup_window=FOLLOWUP).story_id is None
+
+
+def test_a_report_in_another_language_joins_on_one_organisation_the_count_and_the_day() -> None:
+    english = REPORTS["c1"].sig
+    korean = replace(REPORTS["c2"].sig, entities=frozenset({"Unification Ministry", "North Korea"}))
+    ev = compare(korean, english)
+    assert ev.cross_language and ev.key_points == 3.0 and ev.score < 0.5
+    assert ev.joins
+    assert decide(korean, [profile_for(1, english)], window=WINDOW, followup_window=FOLLOWUP).story_id == 1
+    without_count = compare(replace(korean, numbers=frozenset()), english)
+    assert not without_count.joins
+    same_language = compare(replace(korean, language="en"), replace(english, outlet="Elsewhere"))
+    assert not same_language.cross_language
+
+
+@pytest.mark.parametrize(
+    ("new_dates", "new_numbers", "published_day", "contradiction"),
+    [
+        ({"2023-10-16"}, {12}, 16, None),  # the families' plea six days after the arrest: a development
+        ({"2023-10-16"}, {30}, 16, "different event dates (2023-10-16 vs 2023-10-10)"),  # other people
+        ({"2023-10-16"}, {12}, 22, "different event dates (2023-10-16 vs 2023-10-10)"),  # not news of its day
+        ({"2023-10-04"}, {12}, 16, "different event dates (2023-10-04 vs 2023-10-10)"),  # before, not after
+    ],
+)
+def test_a_later_development_is_not_a_date_clash(
+    new_dates: set[str], new_numbers: set[int], published_day: int, contradiction: str | None
+) -> None:
+    old = REPORTS["f1"].sig  # twelve detained in Yunnan on 10 Oct: Yunnan, Laos, Kunming
+    new = replace(
+        REPORTS["f2"].sig,
+        dates=frozenset(new_dates),
+        numbers=frozenset(new_numbers),
+        published=datetime(2023, 10, published_day, 9, tzinfo=UTC),
+    )
+    assert compare(new, old).contradiction == contradiction
+
+
+def test_background_names_include_the_gazetteers_background_places() -> None:
+    # Countries and capitals are on nearly every report; as specific names they let unrelated reports chain.
+    assert {e.name.casefold() for e in GAZETTEER.entries if e.background} <= BACKGROUND_ENTITIES
 
 
 def test_background_entities_count_little_and_are_not_keys() -> None:

@@ -18,7 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Action, Facts, Source, Story, Urgency
+from bot.domain import (
+    Action,
+    ChatSettings,
+    DeliveryMode,
+    Facts,
+    OutboxEntry,
+    OutboxKind,
+    OutboxStatus,
+    Source,
+    Story,
+    Topic,
+    Urgency,
+)
+from bot.services import FeedHealth, ReloadResult, Status
 from bot.telegram.format import (
     MAX_MESSAGE,
     ActionCallback,
@@ -32,13 +45,24 @@ from bot.telegram.format import (
     format_fact_date,
     mute_callback,
     parse_callback,
+    parse_settings_callback,
+    parse_subscribe_callback,
     render_action_card,
+    render_actions,
     render_alert,
     render_digest,
+    render_feed_health,
     render_followup,
+    render_help,
+    render_reload,
+    render_settings,
     render_sources,
+    render_status,
     render_story_full,
     render_story_line,
+    render_story_list,
+    render_subscription,
+    render_topic_picker,
     safe_url,
     utf16_len,
 )
@@ -871,3 +895,116 @@ def test_every_rendering_of_hostile_stories_is_valid_and_fits() -> None:
             for button in row:
                 assert len((button.callback_data or "").encode()) <= 64
                 assert not FORBIDDEN_CHARS.search(button.label)
+
+
+# =====================================================================================================
+# Command replies: help, topic picker, settings, lists, feeds, status, reload
+# =====================================================================================================
+
+
+def test_every_command_reply_built_from_hostile_text_is_valid_and_fits() -> None:
+    rng = random.Random(20231103)
+    for _ in range(60):
+        stories = [random_story(rng) for _ in range(rng.randint(0, 25))]
+        topics = [
+            Topic(id=f"t{n}-" + "x" * rng.choice([1, 60]), name=hostile(rng, 20) or "t", require=(("a",),))
+            for n in range(rng.randint(1, 12))
+        ]
+        chat_id = rng.choice([101, -1001234567890123])
+        settings = ChatSettings(
+            mode=rng.choice(list(DeliveryMode)), digest_hour=rng.randint(0, 23), timezone=hostile(rng, 3) or "UTC",
+            urgent_only=rng.random() < 0.5, quiet_start=rng.choice([None, 22]), quiet_end=rng.choice([None, 7]),
+        )  # fmt: skip
+        feeds = tuple(
+            FeedHealth(hostile(rng, 8) or "f", hostile(rng, 3), "en", rng.choice(["ok", "new", "failing", "disabled"]),
+                       errors=rng.randint(0, 9), last_error=hostile(rng, 30), disabled_reason=hostile(rng, 5),
+                       last_success_at=OCT_12)
+            for _ in range(rng.randint(0, 80))
+        )  # fmt: skip
+        failures = tuple(
+            OutboxEntry(n, n, -100, OutboxKind.ALERT, OutboxStatus.FAILED, 6, OCT_12, OCT_12,
+                        last_error=hostile(rng, 60))
+            for n in range(rng.randint(0, 5))
+        )  # fmt: skip
+        status = Status(
+            pending=3, outbox=(("failed", 2), ("sent", 9)), last_poll=rng.choice([None, OCT_12]), feeds=len(feeds),
+            failing=feeds, chats_active=1, chats_inactive=0, stories=len(stories), recent_failures=failures,
+            config_source=hostile(rng, 10), now=OCT_12 + timedelta(hours=3),
+        )  # fmt: skip
+        problems_ = tuple(hostile(rng, 20) for _ in range(rng.randint(0, 50)))
+        names = {t.id: t.name for t in topics}
+        picker = render_topic_picker(chat_id, topics, [t.id for t in topics[:2]], target=hostile(rng, 10) or None)
+        shown_settings = render_settings(chat_id, settings, list(names), names, target=hostile(rng, 5) or None)
+        messages = [picker.text, shown_settings.text]
+        messages += render_help(topics, admin=True)
+        messages += render_story_list(f"<b>{clip(clean(hostile(rng, 10)), 50)}</b>", stories, empty="none")
+        messages += render_actions(stories) + render_feed_health(feeds) + render_status(status)
+        messages += render_reload(ReloadResult(False, hostile(rng, 10), problems_))
+        messages += render_reload(ReloadResult(True, "feeds.yaml", (), 2, 3, 4, (hostile(rng, 9),), ()))
+        messages.append(
+            render_subscription(list(names)[:2], list(names)[2:4], list(names)[4:], list(names), names,
+                                subscribing=True, target=hostile(rng, 5) or None)
+        )  # fmt: skip
+        for message in messages:
+            found = problems(message)
+            assert found == [], (found, message[:300])
+        for row in (*picker.buttons, *shown_settings.buttons):
+            for button in row:
+                assert button.callback_data is not None and len(button.callback_data.encode()) <= 64
+
+
+def test_topic_picker_buttons_name_the_chat_and_the_topic_or_its_index() -> None:
+    short = Topic(id="nk-repatriation", name="Forced repatriation", require=(("a",),))
+    long = Topic(id="a-" + "very-long-" * 8, name="Long", require=(("a",),))
+    picker = render_topic_picker(-1001234567890, [short, long], ["nk-repatriation"])
+    (first,), (second,) = picker.buttons
+    assert (first.label, first.callback_data) == ("✅ Forced repatriation", "tog:-1001234567890:nk-repatriation")
+    assert (second.label, second.callback_data) == ("➕ Long", "tog:-1001234567890:#1")
+    assert parse_subscribe_callback("tog:-1001234567890:nk-repatriation") == (-1001234567890, "nk-repatriation", None)
+    assert parse_subscribe_callback("tog:-1001234567890:#1") == (-1001234567890, None, 1)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("set:101:immediate", (101, ["immediate"])),
+        ("set:-100200:quiet:22-7", (-100200, ["quiet", "22-7"])),
+        ("set:101:hour:9", (101, ["hour", "9"])),
+        ("set:101", None),
+        ("set:abc:digest", None),
+        ("set:101:tz:Asia/Seoul", None),  # time zones are typed, never carried by a button
+        ("set:101:a:b:c", None),
+        ("tog:101:x", None),
+        ("tog:x:nk", "not-settings"),
+    ],
+)
+def test_parse_settings_callback(data: str, expected: object) -> None:
+    if expected == "not-settings":
+        assert parse_subscribe_callback(data) is None and parse_settings_callback(data) is None
+    else:
+        assert parse_settings_callback(data) == expected
+
+
+def test_settings_buttons_tick_the_current_choices_and_offer_the_next_hours() -> None:
+    settings = ChatSettings(mode=DeliveryMode.DIGEST, digest_hour=0, timezone="Asia/Seoul", urgent_only=True,
+                            quiet_start=22, quiet_end=7)  # fmt: skip
+    shown = render_settings(101, settings, ["nk-repatriation"], {"nk-repatriation": "Forced repatriation"})
+    labels = [[b.label for b in row] for row in shown.buttons]
+    assert labels == [
+        ["Each story", "✅ Daily digest"],
+        ["◀ 23:00", "01:00 ▶"],
+        ["All stories", "✅ Urgent only"],
+        ["No quiet hours", "✅ 22–07", "23–08", "00–08"],
+    ]
+    assert shown.buttons[1][0].callback_data == "set:101:hour:23"
+    assert "Delivery: one daily digest at 00:00 (Asia/Seoul)" in shown.text
+    assert "Quiet hours: 22:00–07:00 (Asia/Seoul), alerts arrive silently" in shown.text
+    assert "Topics: Forced repatriation" in shown.text
+
+
+def test_help_lists_topics_and_shows_operator_commands_only_to_operators() -> None:
+    topic = Topic(id="nk-repatriation", name="Forced <repatriation>", require=(("a",),))
+    public = "\n".join(render_help([topic]))
+    assert "<code>nk-repatriation</code> — Forced &lt;repatriation&gt;" in public
+    assert "/subscribe [topic…]" in public and "/status" not in public
+    assert "/status" in "\n".join(render_help([topic], admin=True))

@@ -15,6 +15,8 @@ from typing import Any
 import feedparser
 import pytest
 
+from bot.facts import load_gazetteer
+
 STORIES = Path(__file__).parent / "fixtures" / "stories"
 FEED_FILES = sorted(STORIES.glob("*.xml"))
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -194,6 +196,15 @@ def test_duplicates_are_kept_and_agree(feeds: list[FixtureFeed]) -> None:
         for entry in feed.entries:
             feeds_per_link[entry.link].add(feed.title)
     assert any(len(titles) > 1 for titles in feeds_per_link.values())
+
+
+def test_labels_spell_places_and_reporters_as_alerts_do(labels: dict[str, Any]) -> None:
+    # An alert shows the gazetteer's canonical names ("South Korea's Ministry of Unification", not the bare
+    # "Ministry of Unification", which does not say whose ministry it is); labels use the same spelling.
+    names = {entry.name for entry in load_gazetteer().entries}
+    for event_id, spec in labels["events"].items():
+        facts = spec["expected_facts"]
+        assert set(facts["places"]) | set(facts["reporters"]) <= names, event_id
 
 
 @pytest.mark.parametrize("event_id", sorted(json.loads((STORIES / "labels.json").read_text())["events"]))

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from bot.storage.chats import ChatRepository
 from bot.storage.db import Database, sqlite_url
+from bot.storage.heartbeats import HeartbeatRepository
+from bot.storage.outbox import OutboxRepository
 from bot.storage.repositories import FeedRepository, ItemRepository, StoredItem
+from bot.storage.stories import StoryRepository
 from bot.storage.unit_of_work import UnitOfWork
 
-__all__ = ["Database", "FeedRepository", "ItemRepository", "StoredItem", "UnitOfWork", "sqlite_url"]
+__all__ = [
+    "ChatRepository",
+    "Database",
+    "FeedRepository",
+    "HeartbeatRepository",
+    "ItemRepository",
+    "OutboxRepository",
+    "StoredItem",
+    "StoryRepository",
+    "UnitOfWork",
+    "sqlite_url",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
@@ -165,3 +166,86 @@ class StoryKeyRow(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
     last_published: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StorySearchRow(Base):
+    """A story's searchable text, NFKC-normalized and lowercased: `text` is its title and summary (replaced
+    when they change), `sources` its sources' titles, one a line (appended as sources join).
+
+    Kept beside the story rather than in it: it is derived, and only the search query reads it.
+    """
+
+    __tablename__ = "story_search"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    sources: Mapped[str] = mapped_column(Text)
+
+
+class ChatRow(Base):
+    """A Telegram chat the bot serves. `telegram_id` can change (a group upgraded to a supergroup), `id` not."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(16))
+    digest_hour: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64))
+    urgent_only: Mapped[bool] = mapped_column(Boolean)
+    quiet_start: Mapped[int | None] = mapped_column(Integer)
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean)
+    inactive_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SubscriptionRow(Base):
+    """A chat's subscription to one topic, with when it began (older stories are not pushed to it)."""
+
+    __tablename__ = "subscriptions"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxRow(Base):
+    """One message owed to one chat about one story. The unique key makes a second alert impossible."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("story_id", "chat_id", "kind"),
+        # The delivery query: pending rows whose time has come, oldest first.
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_revision: Mapped[int | None] = mapped_column(Integer)
+    sent_urgency: Mapped[str | None] = mapped_column(String(16))
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the row was given up on: orders the failures an admin reads (not part of OutboxEntry).
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class HeartbeatRow(Base):
+    """When a named job (poll, delivery) last finished a round: what a health check reads."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

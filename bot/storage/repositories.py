@@ -284,6 +284,11 @@ class ItemRepository:
         """How many items are stored."""
         return self._session.scalar(select(func.count()).select_from(ItemRow)) or 0
 
+    def count_since(self, since: datetime) -> int:
+        """How many items were fetched at or after `since` (the admin report's daily count)."""
+        query = select(func.count()).select_from(ItemRow).where(ItemRow.fetched_at >= since)
+        return self._session.scalar(query) or 0
+
     def latest_published(self) -> dict[str, datetime]:
         """Each feed's newest stored item's publication time, by feed name (feeds with no item absent)."""
         rows = self._session.execute(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from bot.storage.chats import ChatRepository
+from bot.storage.heartbeats import HeartbeatRepository
+from bot.storage.outbox import OutboxRepository
 from bot.storage.repositories import FeedRepository, ItemRepository
 from bot.storage.stories import StoryRepository
 
@@ -17,3 +20,6 @@ class UnitOfWork:
         self.feeds = FeedRepository(session)
         self.items = ItemRepository(session)
         self.stories = StoryRepository(session)
+        self.chats = ChatRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.heartbeats = HeartbeatRepository(session)

@@ -13,11 +13,15 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bot.domain import Action, Source, Story, Urgency
+from bot.domain import Action, ChatSettings, DeliveryMode, Source, Story, Topic, Urgency
+
+if TYPE_CHECKING:  # records of the command replies; only their attributes are read here
+    from bot.services import FeedHealth, ReloadResult, Status
 
 MAX_MESSAGE = 4096  # Telegram's limit on a message's text, in UTF-16 code units
 MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data, in bytes of UTF-8
@@ -853,3 +857,318 @@ def render_digest(stories: Sequence[Story], *, since: datetime) -> list[str]:
         blocks.append("\n".join(["🔔 <b>Updates</b>", *other]))
     blocks.append("Details: /story ID")
     return fit_html(blocks)
+
+
+# =====================================================================================================
+# Command replies: help, topics, subscriptions, settings, lists, feeds, status, reload
+# =====================================================================================================
+
+# (command, description) for setMyCommands and /help; descriptions are 1-256 characters (Telegram's rule).
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "What this bot does"),
+    ("help", "Commands, topics and how to subscribe"),
+    ("subscribe", "Follow topics: /subscribe [topic...]"),
+    ("unsubscribe", "Stop topics: /unsubscribe [topic...]"),
+    ("settings", "Immediate or daily digest, urgent only, quiet hours, time zone"),
+    ("recent", "Latest stories: /recent [N]"),
+    ("story", "A story in full: /story ID"),
+    ("search", "Find stories: /search WORDS"),
+    ("actions", "What you can do about the latest urgent stories"),
+    ("sources", "The monitored feeds and their health"),
+)
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("status", "Operators: queue, last poll, failing feeds, counts"),
+    ("reload", "Operators: re-read feeds.yaml"),
+)
+
+_HELP_USAGE = {
+    "subscribe": "/subscribe [topic…] — follow topics (no topic: pick them from buttons)",
+    "unsubscribe": "/unsubscribe [topic…] — stop topics (no topic: stop everything)",
+    "settings": "/settings — immediate alerts or a daily digest, urgent only, quiet hours, time zone",
+    "recent": "/recent [N] — the latest stories of your topics",
+    "story": "/story ID — one story in full: facts, summary, every source, actions",
+    "search": "/search WORDS — stories whose text has every word, newest first",
+    "actions": "/actions — what you can do about the latest urgent stories",
+    "sources": "/sources — the monitored feeds and whether each is healthy",
+    "status": "/status — queue depth, last poll, failing feeds, counts",
+    "reload": "/reload — re-read feeds.yaml (a broken file keeps the old one)",
+}
+_TOPIC_LABEL = 48
+_SUBSCRIBE_PREFIX = "tog"
+_SETTINGS_PREFIX = "set"
+_HOUR_WORD = re.compile(r"[0-9]{1,2}(?:-[0-9]{1,2})?|[a-z-]{1,16}")
+
+
+def _topic_lines(topics: Sequence[Topic], subscribed: Iterable[str] = ()) -> str:
+    chosen = set(subscribed)
+    lines = []
+    for topic in topics:
+        mark = "✅" if topic.id in chosen else "•"
+        lines.append(f"{mark} <code>{clip(clean(topic.id), 64)}</code> — {clip(clean(topic.name), _TOPIC_NAME)}")
+    return "\n".join(lines)
+
+
+def render_help(topics: Sequence[Topic], *, admin: bool = False) -> list[str]:
+    """/start and /help: what the bot does, its topics, its commands and how groups and channels subscribe."""
+    about = (
+        "<b>Repatriation alerts</b>\n"
+        "I watch news feeds for reports of China forcibly returning North Korean escapees, gather the "
+        "reports of one event into a story, and send an alert with the facts, every source and actions "
+        "you can take."
+    )
+    commands = ["<b>Commands</b>", *(escape(_HELP_USAGE[name]) for name, _ in COMMANDS if name in _HELP_USAGE)]
+    if admin:
+        commands.extend(escape(_HELP_USAGE[name]) for name, _ in ADMIN_COMMANDS)
+    where = (
+        "In a group, only its admins can change subscriptions and settings. To subscribe a channel, make me "
+        "an admin of it and post /subscribe there, or send me <code>/subscribe @channel</code> here."
+    )
+    return fit_html([about, "<b>Topics</b>\n" + _topic_lines(topics), "\n".join(commands), where])
+
+
+def subscribe_callback(chat_id: int, topics: Sequence[Topic], index: int) -> str:
+    """callback_data toggling topics[index] for `chat_id`: by topic id when it fits 64 bytes, else by index."""
+    data = f"{_SUBSCRIBE_PREFIX}:{chat_id}:{topics[index].id}"
+    return data if _plain_ref(topics[index].id) and _fits_callback(data) else f"{_SUBSCRIBE_PREFIX}:{chat_id}:#{index}"
+
+
+def parse_subscribe_callback(data: str) -> tuple[int, str | None, int | None] | None:
+    """(chat id, topic id or None, topic index or None) from a topic picker button; None if not one."""
+    kind, _, rest = data.partition(":")
+    chat, _, ref = rest.partition(":")
+    if kind != _SUBSCRIBE_PREFIX or not re.fullmatch(r"-?[0-9]{1,19}", chat) or not ref:
+        return None
+    if ref.startswith("#"):
+        return (int(chat), None, int(ref[1:])) if _NUMBER.fullmatch(ref[1:]) else None
+    return int(chat), ref, None
+
+
+def render_topic_picker(
+    chat_id: int, topics: Sequence[Topic], subscribed: Iterable[str], *, target: str | None = None
+) -> Rendered:
+    """The /subscribe keyboard: one button per topic, ticked when followed; a press toggles it."""
+    chosen = set(subscribed)
+    whom = f" for <b>{clip(clean(target), 100)}</b>" if target else ""
+    text = f"Tap a topic to follow it{whom}, tap again to stop.\n\n{_topic_lines(topics, chosen)}"
+    rows = tuple(
+        (
+            Button(
+                ("✅ " if topic.id in chosen else "➕ ") + clip_plain(clean(topic.name) or topic.id, _TOPIC_LABEL),
+                callback_data=subscribe_callback(chat_id, topics, index),
+            ),
+        )
+        for index, topic in enumerate(topics)
+    )
+    return Rendered(text, rows)
+
+
+def _names(ids: Iterable[str], topic_names: Mapping[str, str]) -> str:
+    return ", ".join(clip(clean(topic_names.get(i, "")) or i, _TOPIC_NAME) for i in ids)
+
+
+def render_subscription(
+    added: Sequence[str],
+    removed: Sequence[str],
+    unchanged: Sequence[str],
+    topics: Sequence[str],
+    topic_names: Mapping[str, str],
+    *,
+    subscribing: bool,
+    target: str | None = None,
+) -> str:
+    """What a /subscribe or /unsubscribe did: topics added or removed, and what the chat follows now."""
+    whom = f"<b>{clip(clean(target), 100)}</b>" if target else "This chat"
+    lines: list[str] = []
+    if added:
+        lines.append(f"✅ {whom} now follows: {_names(added, topic_names)}.")
+    if removed:
+        lines.append(f"🔕 {whom} stopped following: {_names(removed, topic_names)}.")
+    if unchanged:
+        state = "already follows" if subscribing else "was not following"
+        lines.append(f"{whom} {state}: {_names(unchanged, topic_names)}.")
+    if topics:
+        lines.append(f"Topics followed: {_names(topics, topic_names)}. /settings to choose how alerts arrive.")
+    else:
+        lines.append("No topics followed, so no alerts. /subscribe to follow one.")
+    return "\n".join(lines)
+
+
+def settings_callback(chat_id: int, *words: str) -> str:
+    """callback_data applying a /settings change (`words`, e.g. 'quiet', '22-7') to `chat_id`."""
+    return ":".join((_SETTINGS_PREFIX, str(chat_id), *words))
+
+
+def parse_settings_callback(data: str) -> tuple[int, list[str]] | None:
+    """(chat id, settings words) from a settings button; None when `data` is not one."""
+    kind, _, rest = data.partition(":")
+    chat, _, words = rest.partition(":")
+    parts = words.split(":") if words else []
+    if kind != _SETTINGS_PREFIX or not re.fullmatch(r"-?[0-9]{1,19}", chat) or not 1 <= len(parts) <= 2:
+        return None
+    if not all(_HOUR_WORD.fullmatch(part) for part in parts):
+        return None
+    return int(chat), parts
+
+
+def _hour(hour: int) -> str:
+    return f"{hour:02d}:00"
+
+
+def render_settings(
+    chat_id: int,
+    settings: ChatSettings,
+    topics: Sequence[str],
+    topic_names: Mapping[str, str],
+    *,
+    target: str | None = None,
+    quiet_presets: Sequence[tuple[int, int]] = ((22, 7), (23, 8), (0, 8)),
+) -> Rendered:
+    """/settings: how the chat gets alerts, with buttons that change each setting (the current one ticked)."""
+    zone = clip(clean(settings.timezone), 64)
+    digest = settings.mode is DeliveryMode.DIGEST
+    when = f"one daily digest at {_hour(settings.digest_hour)} ({zone})" if digest else "each story as it breaks"
+    which = "urgent stories only" if settings.urgent_only else "all stories"
+    if settings.quiet_start is not None and settings.quiet_end is not None:
+        quiet = f"{_hour(settings.quiet_start)}–{_hour(settings.quiet_end)} ({zone}), alerts arrive silently"
+    else:
+        quiet = "none"
+    whom = f" of <b>{clip(clean(target), 100)}</b>" if target else ""
+    lines = [
+        f"⚙️ <b>Settings</b>{whom}",
+        f"Delivery: {when}",
+        f"Stories: {which}",
+        f"Quiet hours: {quiet}",
+        f"Time zone: {zone} — change it with <code>/settings tz Asia/Seoul</code> (any IANA name)",
+        f"Topics: {_names(topics, topic_names) or 'none (/subscribe)'}",
+    ]
+
+    def button(label: str, selected: bool, *words: str) -> Button:
+        return Button(("✅ " if selected else "") + label, callback_data=settings_callback(chat_id, *words))
+
+    rows: list[tuple[Button, ...]] = [
+        (button("Each story", not digest, "immediate"), button("Daily digest", digest, "digest")),
+    ]
+    if digest:
+        earlier, later = (settings.digest_hour - 1) % 24, (settings.digest_hour + 1) % 24
+        rows.append(
+            (button(f"◀ {_hour(earlier)}", False, "hour", str(earlier)),
+             button(f"{_hour(later)} ▶", False, "hour", str(later)))
+        )
+    rows.append((button("All stories", not settings.urgent_only, "all"),
+                 button("Urgent only", settings.urgent_only, "urgent")))
+    current = (settings.quiet_start, settings.quiet_end)
+    quiet_row = [button("No quiet hours", current == (None, None), "quiet", "off")]
+    quiet_row.extend(
+        button(f"{start:02d}–{end:02d}", current == (start, end), "quiet", f"{start}-{end}")
+        for start, end in quiet_presets
+    )
+    rows.append(tuple(quiet_row))
+    return Rendered("\n".join(lines), tuple(rows))
+
+
+def render_story_list(heading: str, stories: Sequence[Story], *, empty: str) -> list[str]:
+    """A heading (HTML) and one line per story with 'Details: /story ID'; `empty` (HTML) when none."""
+    if not stories:
+        return [f"{heading}\n{empty}"]
+    lines = "\n".join(render_story_line(story) for story in stories)
+    return fit_html([heading, lines, "Details: /story ID"])
+
+
+def render_actions(stories: Sequence[Story]) -> list[str]:
+    """/actions: for each story, its line and its actions in full (text shortened, targets listed)."""
+    blocks = ["✍️ <b>What you can do now</b>"]
+    for story in stories:
+        if not story.actions:
+            continue
+        parts = [render_story_line(story)]
+        for action in story.actions[:MAX_ALERT_ACTIONS]:
+            block = _action_block(replace(action, text=_cut(clean_block(action.text), 600, escaped=True)))
+            parts.append(block)
+        blocks.append("\n".join(parts))
+    if len(blocks) == 1:
+        return ["No actions suggested for recent urgent stories. /recent lists the latest stories."]
+    return fit_html(blocks)
+
+
+_FEED_MARKS = {"ok": "✅", "new": "🆕", "retrying": "⏳", "failing": "⚠️", "disabled": "⏸"}
+
+
+def _feed_line(feed: FeedHealth) -> str:
+    name = clip(clean(feed.name), 80)
+    line = f"{_FEED_MARKS.get(feed.state, '•')} {name} · {escape(feed.language)}"
+    if feed.state == "new":
+        line += " — not polled yet"
+    elif feed.state == "disabled":
+        line += f" — disabled: {clip(clean(feed.disabled_reason or 'no reason recorded'), 120)}"
+    elif feed.state in ("failing", "retrying"):
+        error = clip(clean(feed.last_error or "unknown error"), 120)
+        line += f" — {feed.state}, {_plural(feed.errors, 'error', 'errors')} in a row: {error}"
+    elif feed.last_success_at is not None:
+        line += f" — ok, last fetched {format_time(feed.last_success_at)}"
+    return _ltr(line)
+
+
+def render_feed_health(feeds: Sequence[FeedHealth]) -> list[str]:
+    """/sources: every monitored feed with a mark and what is wrong, if anything."""
+    if not feeds:
+        return ["No feeds are configured."]
+    healthy = sum(1 for feed in feeds if feed.healthy)
+    head = f"📡 <b>Monitored feeds</b>: {len(feeds)}, {healthy} healthy"
+    return fit_html([head, "\n".join(_feed_line(feed) for feed in feeds)])
+
+
+def _ago(then: datetime, now: datetime) -> str:
+    minutes = int((_utc(now) - _utc(then)).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    return f"{hours} h ago" if hours < 48 else f"{hours // 24} days ago"
+
+
+def render_status(status: Status) -> list[str]:
+    """/status for operators: queue, last poll, failing feeds, chats, stories, recent delivery failures."""
+    counts = " · ".join(f"{escape(name)} {n}" for name, n in status.outbox if name != "pending")
+    lines = [
+        f"🩺 <b>Status</b> · {format_time(status.now)}",
+        f"📤 Outbox: {status.pending} pending" + (f" · {counts}" if counts else ""),
+        "🕑 Last poll: "
+        + (f"{format_time(status.last_poll)} ({_ago(status.last_poll, status.now)})" if status.last_poll else "never"),
+        f"📡 Feeds: {status.feeds} configured, {len(status.failing)} not healthy",
+        *(f"   {_feed_line(feed)}" for feed in status.failing[:15]),
+        f"👥 Chats: {status.chats_active} active, {status.chats_inactive} inactive",
+        f"🗞 Stories: {status.stories}",
+        f"⚙️ Config: <code>{clip(clean(status.config_source), 200)}</code>",
+    ]
+    if len(status.failing) > 15:
+        lines.insert(5 + 15, f"   +{len(status.failing) - 15} more: /sources")
+    blocks = ["\n".join(lines)]
+    if status.recent_failures:
+        failures = ["⚠️ <b>Recent delivery failures</b>"]
+        for entry in status.recent_failures:
+            reason = clip(clean(entry.last_error or "no reason recorded"), 200)
+            failures.append(f"• chat <code>{entry.chat_id}</code>, story #{entry.story_id}: {reason}")
+        blocks.append("\n".join(failures))
+    return fit_html(blocks)
+
+
+def render_reload(result: ReloadResult) -> list[str]:
+    """/reload: what is in force now, or the problems of the file and that the old config stays."""
+    source = f"<code>{clip(clean(result.source), 200)}</code>"
+    if not result.ok:
+        shown = result.problems[:30]
+        problems = "\n".join(f"• {clip(clean(p), 300)}" for p in shown)
+        if len(result.problems) > len(shown):
+            problems += f"\n+{len(result.problems) - len(shown)} more"
+        head = f"❌ {source} has problems; the configuration in force is unchanged."
+        return fit_html([head, problems or "• (no details)"])
+    lines = [
+        f"✅ Reloaded {source}: {_plural(result.topics, 'topic', 'topics')}, "
+        f"{_plural(result.feeds, 'feed', 'feeds')}, {_plural(result.actions, 'action', 'actions')}."
+    ]
+    if result.added_feeds:
+        lines.append("Added feeds: " + ", ".join(clip(clean(n), 80) for n in result.added_feeds))
+    if result.removed_feeds:
+        lines.append("Removed feeds: " + ", ".join(clip(clean(n), 80) for n in result.removed_feeds))
+    return fit_html(["\n".join(lines)])

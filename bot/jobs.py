@@ -1,0 +1,191 @@
+"""The scheduler's jobs. Each is a tick: it reads what is due from the database, does it, and returns.
+
+A job never overlaps itself (a tick that finds the previous one still running is skipped), never raises (one
+failure is logged and the next tick tries again), and can be waited for at shutdown, so SIGTERM lets in-flight
+work finish and leaves the rest in the database for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.config import Config
+from bot.delivery import Deliverer
+from bot.pipeline import CycleReport, Poller
+from bot.reports import DailyCount, due, failure_alarms, feed_alarms, render_report
+from bot.storage.db import Database
+from bot.storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Notify = Callable[[str], Awaitable[None]]
+
+HEARTBEAT = "scheduler"
+# Where the admin-report bookkeeping lives in the heartbeats table: one row per alarm key told.
+_TOLD = "report:"
+_DAILY = "report:daily"
+_FAILURES_SEEN = "report:failures-since"
+# Story index rows older than the follow-up window can match nothing; this much slack keeps them a while longer.
+_KEY_SLACK = timedelta(days=2)
+
+
+@dataclass
+class JobState:
+    """Mutable bookkeeping of the running jobs (not shared with anything else)."""
+
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    running: set[asyncio.Task[None]] = field(default_factory=set)
+    last_cycle: CycleReport | None = None
+    last_cycle_at: datetime | None = None
+
+
+class Jobs:
+    """The bot's periodic work over one database; the Telegram runner schedules these methods."""
+
+    def __init__(
+        self, config: Config, db: Database, poller: Poller, deliverer: Deliverer, clock: Clock, *,
+        notify_admins: Notify | None = None,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.poller = poller
+        self.deliverer = deliverer
+        self.clock = clock
+        self.notify_admins = notify_admins
+        self.state = JobState()
+
+    def replace_config(self, config: Config, poller: Poller) -> None:
+        """Use a reloaded feeds.yaml from the next tick on (the caller has synced the feeds table)."""
+        self.config = config
+        self.poller = poller
+
+    async def _guarded(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` unless job `name` is already running; log and swallow its failure."""
+        lock = self.state.locks.setdefault(name, asyncio.Lock())
+        if lock.locked():
+            log.debug("job %s: previous tick still running; skipped", name)
+            return
+        async with lock:
+            task = asyncio.current_task()
+            if task is not None:
+                self.state.running.add(task)
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job %s: failed; the next tick will try again", name)
+            finally:
+                if task is not None:
+                    self.state.running.discard(task)
+
+    async def poll(self) -> None:
+        """Poll the feeds that are due; when stories were created or changed, deliver at once."""
+
+        async def work() -> None:
+            report = await self.poller.run_cycle()
+            self.state.last_cycle, self.state.last_cycle_at = report, self.clock()
+            if report.outcomes:
+                stories = sum(o.new_stories for o in report.outcomes)
+                items = sum(o.new_items for o in report.outcomes)
+                log.info("poll: %d feeds, %d new items, %d new stories, %d failed",
+                         len(report.outcomes), items, stories, report.failed)
+                if any(o.matched_items for o in report.outcomes):
+                    await self.deliver()
+
+        await self._guarded("poll", work)
+
+    async def deliver(self) -> None:
+        """Send what the outbox holds that is due, then the edits that are due."""
+
+        async def work() -> None:
+            report = await self.deliverer.drain()
+            if any(getattr(report, name, 0) for name in ("sent", "edited", "failed", "deactivated")):
+                log.info("delivery: %s", report)
+
+        await self._guarded("deliver", work)
+
+    async def digests(self) -> None:
+        """Send the digests that are due."""
+
+        async def work() -> None:
+            sent = await self.deliverer.send_digests()
+            if sent:
+                log.info("digests: %d sent", sent)
+
+        await self._guarded("digests", work)
+
+    async def heartbeat(self) -> None:
+        """Record that the scheduler is alive (read by `advocacy-bot healthcheck`)."""
+
+        async def work() -> None:
+            await asyncio.to_thread(self._beat)
+
+        await self._guarded("heartbeat", work)
+
+    def _beat(self) -> None:
+        with self.db.unit_of_work() as uow:
+            uow.heartbeats.beat(HEARTBEAT, self.clock())
+
+    async def maintain(self) -> None:
+        """Prune old items and unreachable index rows, then send the admin report if anything is due."""
+
+        async def work() -> None:
+            text = await asyncio.to_thread(self._maintain)
+            if text is not None and self.notify_admins is not None:
+                await self.notify_admins(text)
+
+        await self._guarded("maintain", work)
+
+    def _maintain(self) -> str | None:
+        now = self.clock()
+        defaults = self.config.defaults
+        with self.db.unit_of_work() as uow:
+            pruned = uow.items.prune(now - timedelta(days=defaults.retention_days))
+            keys = uow.stories.prune_keys(now - timedelta(days=defaults.followup_window_days) - _KEY_SLACK)
+            if pruned or keys:
+                log.info("maintenance: pruned %d items and %d story index rows", pruned, keys)
+            return self._report(uow, now)
+
+    def _report(self, uow: UnitOfWork, now: datetime) -> str | None:
+        """The admin report due now (marking what it tells), or None."""
+        configured = {feed.name for feed in self.config.feeds}
+        states = [s for s in uow.feeds.all() if s.name in configured]
+        silent_after = timedelta(days=self.config.defaults.silent_after_days)
+        alarms = feed_alarms(states, uow.items.latest_published(), now, silent_after=silent_after)
+        seen_before = uow.heartbeats.last(_FAILURES_SEEN)
+        failures = [
+            f for f in uow.outbox.recent_failures(50)
+            if seen_before is None or (f.sent_at or f.created_at) > seen_before
+        ]
+        alarms += failure_alarms(failures)
+        told = {a.key: at for a in alarms if (at := uow.heartbeats.last(_TOLD + a.key)) is not None}
+        fresh = due(alarms, told, now)
+        last_daily = uow.heartbeats.last(_DAILY)
+        daily = None
+        if last_daily is None or now - last_daily >= timedelta(days=1):
+            counts = uow.outbox.counts()
+            daily = DailyCount(
+                items=uow.items.count_since(now - timedelta(days=1)),
+                stories=len(uow.stories.since(now - timedelta(days=1), None, urgent_only=False)),
+                sent=counts.get("sent", 0), failed=counts.get("failed", 0), pending=counts.get("pending", 0),
+                active_chats=uow.chats.count_active(),
+            )
+            uow.heartbeats.beat(_DAILY, now)
+        for alarm in fresh:
+            uow.heartbeats.beat(_TOLD + alarm.key, now)
+        uow.heartbeats.beat(_FAILURES_SEEN, now)
+        return render_report(fresh, daily)
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for running jobs to finish; False when some were still running."""
+        running = [t for t in self.state.running if not t.done() and t is not asyncio.current_task()]
+        if not running:
+            return True
+        _done, pending = await asyncio.wait(running, timeout=timeout)
+        return not pending

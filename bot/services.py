@@ -1,0 +1,547 @@
+"""What the bot can be asked to do, over the database and the current config; no Telegram types here.
+
+The Telegram handlers read arguments, call one method of `Services` and render what it returns. Every
+rule about arguments (which topic ids exist, what a setting may be, how many stories /recent shows) lives
+here, so the handlers stay thin and the rules are tested without a chat. A user's mistake raises
+`InputError` carrying a plain-text sentence that says what to do instead; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.config import Config
+from bot.domain import (
+    Chat,
+    ChatKind,
+    ChatSettings,
+    DeliveryMode,
+    Feed,
+    FeedState,
+    OutboxEntry,
+    Story,
+    Topic,
+)
+from bot.errors import BotError, ConfigError
+from bot.pipeline import Clock
+from bot.storage.db import Database
+
+# /recent shows this many stories unless asked, and never more than RECENT_MAX (one message of lines).
+RECENT_DEFAULT = 5
+RECENT_MAX = 20
+SEARCH_LIMIT = 10
+# Longer queries are a paste, not a search; they would only make the database scan slower.
+SEARCH_MAX_CHARS = 200
+SEARCH_MAX_WORDS = 10
+ACTIONS_STORIES = 3
+# A feed counts as failing after this many errors in a row: one timeout is weather, three (with the
+# exponential backoff between them, an hour or more) is a feed an operator should look at.
+FAILING_AFTER = 3
+STATUS_FAILURES = 5
+# Quiet-hour presets offered on buttons; any other pair can be typed with /settings quiet START END.
+QUIET_PRESETS = ((22, 7), (23, 8), (0, 8))
+
+
+class InputError(BotError):
+    """A user's request cannot be done as asked; `message` is plain text telling them what to do."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class UnknownTopics(InputError):
+    """Topic words that are not topic ids; `valid` lists the topics there are."""
+
+    def __init__(self, unknown: Sequence[str], valid: Sequence[Topic]) -> None:
+        self.unknown = tuple(unknown)
+        self.valid = tuple(valid)
+        shown = ", ".join(_short(word, 40) for word in self.unknown[:5])
+        more = f" and {len(self.unknown) - 5} more" if len(self.unknown) > 5 else ""
+        ids = ", ".join(topic.id for topic in self.valid)
+        super().__init__(f"Unknown topic: {shown}{more}. Topics: {ids}.")
+
+
+def _short(text: str, limit: int) -> str:
+    """`text` on one line, at most `limit` characters (with '…'): for echoing what a user typed."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# --- the current config -----------------------------------------------------------------------------
+
+
+class ConfigRef:
+    """Holder of the current Config: readers take `.current` each time, /reload swaps it."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+
+    @property
+    def current(self) -> Config:
+        """The config in force now."""
+        return self._config
+
+    def swap(self, config: Config) -> Config:
+        """Put `config` in force; returns the one it replaces."""
+        old, self._config = self._config, config
+        return old
+
+
+# --- records the services return ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """The chat a request is about, as the transport saw it: Telegram id, kind and a title to store."""
+
+    id: int
+    kind: ChatKind
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A chat's topics after a change: what was added, what was removed, what it follows now."""
+
+    chat_id: int
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: tuple[str, ...]  # asked for but already so (already subscribed, or not subscribed)
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Stories for a chat and the topics they were chosen from (`all_topics` when the chat follows none)."""
+
+    stories: tuple[Story, ...]
+    topics: tuple[str, ...]
+    all_topics: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """A configured feed with how its polling goes: state is ok, new, retrying, failing or disabled."""
+
+    name: str
+    outlet: str
+    language: str
+    state: str
+    errors: int = 0
+    last_error: str | None = None
+    last_success_at: datetime | None = None
+    disabled_reason: str | None = None
+    malformed: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the feed's last polls worked (a feed not polled yet is not unhealthy)."""
+        return self.state in ("ok", "new")
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What an operator checks first: queue, last poll, failing feeds, chats, stories, delivery failures."""
+
+    pending: int
+    outbox: tuple[tuple[str, int], ...]  # (status, rows) for each outbox status
+    last_poll: datetime | None
+    feeds: int
+    failing: tuple[FeedHealth, ...]
+    chats_active: int
+    chats_inactive: int
+    stories: int
+    recent_failures: tuple[OutboxEntry, ...]
+    config_source: str
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    """The outcome of re-reading feeds.yaml: on failure the old config stays and `problems` says why."""
+
+    ok: bool
+    source: str
+    problems: tuple[str, ...] = ()
+    topics: int = 0
+    feeds: int = 0
+    actions: int = 0
+    added_feeds: tuple[str, ...] = ()
+    removed_feeds: tuple[str, ...] = ()
+
+
+# --- pure rules -----------------------------------------------------------------------------------------
+
+_HOUR = re.compile(r"([01]?[0-9]|2[0-3])(?::00|h)?")
+_HOUR_PAIR = re.compile(r"([0-9]{1,2}(?::00)?)[-–]([0-9]{1,2}(?::00)?)")
+_ZONE = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+){0,2}")
+
+SETTINGS_USAGE = (
+    "Usage: /settings [immediate | digest [HOUR] | hour HOUR | tz ZONE | urgent | all | quiet START END | "
+    "quiet off], e.g. /settings digest 8, /settings tz Asia/Seoul, /settings quiet 22 7"
+)
+
+
+def parse_hour(word: str) -> int:
+    """An hour 0-23 from '8', '08', '8:00' or '8h'; InputError otherwise."""
+    match = _HOUR.fullmatch(word.strip().lower())
+    if match is None:
+        raise InputError(f"'{_short(word, 20)}' is not an hour; give 0 to 23, e.g. 8 or 22.")
+    return int(match.group(1))
+
+
+@functools.cache
+def _zones() -> Mapping[str, str]:
+    """Every IANA zone name this system knows, by its lowercase form (read once; the scan is slow)."""
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def parse_timezone(word: str) -> str:
+    """The IANA name for `word` ('Asia/Seoul', 'asia/seoul', 'UTC'); InputError for anything else."""
+    text = word.strip()
+    # The shape check comes first so no user text ever reaches the file lookups of zoneinfo as a path.
+    name = _zones().get(text.lower()) if _ZONE.fullmatch(text) and len(text) <= 64 else None
+    if name is None:
+        raise InputError(
+            f"'{_short(word, 40)}' is not a time zone. Use an IANA name such as Asia/Seoul, Europe/London, "
+            "America/New_York or UTC."
+        )
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise InputError(f"The time zone {name} is not installed on this server.") from None
+    return name
+
+
+def change_settings(current: ChatSettings, words: Sequence[str]) -> ChatSettings:
+    """`current` changed as `words` ask (the /settings arguments, or a button's); InputError with usage.
+
+    immediate | digest [HOUR] | hour HOUR | tz ZONE | urgent | all | quiet START END | quiet START-END |
+    quiet off.
+    """
+    if not words:
+        raise InputError(SETTINGS_USAGE)
+    key, rest = words[0].lower(), list(words[1:])
+    if key in ("immediate", "instant") and not rest:
+        return replace(current, mode=DeliveryMode.IMMEDIATE)
+    if key == "digest" and len(rest) <= 1:
+        hour = parse_hour(rest[0]) if rest else current.digest_hour
+        return replace(current, mode=DeliveryMode.DIGEST, digest_hour=hour)
+    if key == "hour" and len(rest) == 1:
+        return replace(current, digest_hour=parse_hour(rest[0]))
+    if key in ("tz", "timezone", "zone") and len(rest) == 1:
+        return replace(current, timezone=parse_timezone(rest[0]))
+    if key in ("urgent", "urgent-only") and not rest:
+        return replace(current, urgent_only=True)
+    if key in ("all", "everything") and not rest:
+        return replace(current, urgent_only=False)
+    if key == "quiet":
+        if len(rest) == 1 and rest[0].lower() in ("off", "none", "no"):
+            return replace(current, quiet_start=None, quiet_end=None)
+        pair = _HOUR_PAIR.fullmatch(rest[0]) if len(rest) == 1 else None
+        hours = [pair.group(1), pair.group(2)] if pair else rest
+        if len(hours) == 2:
+            start, end = parse_hour(hours[0]), parse_hour(hours[1])
+            if start == end:
+                raise InputError("Quiet hours need a different start and end, e.g. /settings quiet 22 7.")
+            return replace(current, quiet_start=start, quiet_end=end)
+        raise InputError("Usage: /settings quiet START END (hours 0-23, e.g. 22 7) or /settings quiet off")
+    raise InputError(SETTINGS_USAGE)
+
+
+def parse_count(word: str, default: int, most: int) -> int:
+    """A count 1..most from `word`; `default` for ''; InputError otherwise."""
+    if not word:
+        return default
+    if not re.fullmatch(r"[0-9]{1,4}", word) or not 1 <= int(word) <= most:
+        raise InputError(f"Usage: /recent [N], N from 1 to {most}")
+    return int(word)
+
+
+def parse_story_id(word: str) -> int:
+    """A story id from '12' or '#12'; InputError otherwise."""
+    match = re.fullmatch(r"#?([0-9]{1,12})", word.strip())
+    if match is None:
+        raise InputError("Usage: /story ID, e.g. /story 12 (the number after # in /recent)")
+    return int(match.group(1))
+
+
+def search_words(text: str) -> str:
+    """The words of a search, spaces collapsed; InputError when empty or too long."""
+    words = text.split()
+    if not words:
+        raise InputError("Usage: /search WORDS, e.g. /search Dandong or /search 강제북송")
+    joined = " ".join(words)
+    if len(joined) > SEARCH_MAX_CHARS or len(words) > SEARCH_MAX_WORDS:
+        raise InputError(
+            f"That search is too long: use at most {SEARCH_MAX_WORDS} words and {SEARCH_MAX_CHARS} characters."
+        )
+    return joined
+
+
+def feed_health(feed: Feed, state: FeedState | None) -> FeedHealth:
+    """How a configured feed is doing, from its stored state (None: not polled yet)."""
+    if state is None:
+        return FeedHealth(feed.name, feed.outlet, feed.language, "new")
+    if state.disabled:
+        label = "disabled"
+    elif state.error_count >= FAILING_AFTER:
+        label = "failing"
+    elif state.error_count > 0:
+        label = "retrying"
+    elif state.last_success_at is None:
+        label = "new"
+    else:
+        label = "ok"
+    return FeedHealth(
+        feed.name,
+        feed.outlet,
+        feed.language,
+        label,
+        errors=state.error_count,
+        last_error=state.last_error,
+        last_success_at=state.last_success_at,
+        disabled_reason=state.disabled_reason,
+        malformed=state.malformed,
+    )
+
+
+def last_poll(states: Sequence[FeedState]) -> datetime | None:
+    """When any feed was last fetched, successfully or not (None before the first poll)."""
+    moments = [m for s in states for m in (s.last_success_at, s.last_error_at) if m is not None]
+    return max(moments, default=None)
+
+
+# --- the services ---------------------------------------------------------------------------------------
+
+
+class Services:
+    """The bot's requests over one Database and the current config; methods are synchronous and short."""
+
+    def __init__(self, config_ref: ConfigRef, db: Database, clock: Clock, reload: Callable[[], Config]) -> None:
+        self._config_ref = config_ref
+        self._db = db
+        self._clock = clock
+        self._reload = reload
+
+    # --- topics and subscriptions ---
+
+    @property
+    def config(self) -> Config:
+        """The config in force now."""
+        return self._config_ref.current
+
+    def topics(self) -> tuple[Topic, ...]:
+        """The configured topics, in file order."""
+        return self.config.topics
+
+    def topic_names(self) -> dict[str, str]:
+        """Topic id -> name, for headers and lists."""
+        return {topic.id: topic.name for topic in self.config.topics}
+
+    def resolve_topics(self, words: Sequence[str]) -> tuple[str, ...]:
+        """Topic ids named by `words` (ids, any case; 'all' for every topic), in config order.
+
+        No words gives the topics marked default (every topic when none is). UnknownTopics names the
+        words that are not topic ids, with the valid ones.
+        """
+        topics = self.config.topics
+        if not words:
+            chosen = {t.id for t in topics if t.default} or {t.id for t in topics}
+            return tuple(t.id for t in topics if t.id in chosen)
+        by_id = {t.id.lower(): t.id for t in topics}
+        wanted: set[str] = set()
+        unknown: list[str] = []
+        for word in words:
+            key = word.strip().strip(",").lower()
+            if key == "all":
+                wanted.update(by_id.values())
+            elif key in by_id:
+                wanted.add(by_id[key])
+            elif key:
+                unknown.append(word)
+        if unknown:
+            raise UnknownTopics(unknown, topics)
+        return tuple(t.id for t in topics if t.id in wanted)
+
+    def chat(self, chat_id: int) -> Chat | None:
+        """The stored chat, or None when it never subscribed or set anything."""
+        with self._db.unit_of_work() as uow:
+            return uow.chats.get(chat_id)
+
+    def subscribe(self, target: ChatRef, words: Sequence[str]) -> Subscription:
+        """Subscribe the chat to the topics `words` name (registering the chat); UnknownTopics on a typo."""
+        wanted = self.resolve_topics(words)
+        now = self._clock()
+        with self._db.unit_of_work() as uow:
+            uow.chats.ensure(target.id, target.kind, target.title, now)
+            added = uow.chats.subscribe(target.id, wanted, now)
+            chat = uow.chats.get(target.id)
+        topics = chat.topics if chat else wanted
+        return Subscription(target.id, tuple(added), (), tuple(t for t in wanted if t not in added), topics)
+
+    def unsubscribe(self, chat_id: int, words: Sequence[str]) -> Subscription:
+        """Remove the topics `words` name; no words removes every topic. UnknownTopics on a typo."""
+        with self._db.unit_of_work() as uow:
+            chat = uow.chats.get(chat_id)
+            current = chat.topics if chat else ()
+            wanted = self.resolve_topics(words) if words else current
+            removed = uow.chats.unsubscribe(chat_id, wanted) if chat and wanted else ()
+            after = uow.chats.get(chat_id)
+        topics = after.topics if after else ()
+        return Subscription(chat_id, (), tuple(removed), tuple(t for t in wanted if t not in removed), topics)
+
+    def toggle(self, target: ChatRef, topic_id: str) -> Subscription:
+        """Subscribe to `topic_id` if the chat does not follow it, else unsubscribe (the picker's buttons)."""
+        chat = self.chat(target.id)
+        if chat is not None and topic_id in chat.topics:
+            return self.unsubscribe(target.id, [topic_id])
+        return self.subscribe(target, [topic_id])
+
+    def mute(
+        self, chat_id: int, topic_id: str | None = None, *, story_id: int | None = None, index: int | None = None
+    ) -> tuple[str, Subscription]:
+        """Unsubscribe the chat from a topic named by id, or by its index in a story's topics (alert buttons).
+
+        Returns the topic id and the subscription after; InputError when the story or topic is gone. A
+        topic that left the config is still removed: an old alert's button may name it.
+        """
+        if topic_id is None:
+            story = self.story(story_id) if story_id is not None else None
+            if story is None or index is None or not 0 <= index < len(story.topics):
+                raise InputError("That story is not available any more.")
+            topic_id = story.topics[index]
+        with self._db.unit_of_work() as uow:
+            removed = uow.chats.unsubscribe(chat_id, [topic_id]) if uow.chats.get(chat_id) else ()
+            after = uow.chats.get(chat_id)
+        unchanged = () if removed else (topic_id,)
+        return topic_id, Subscription(chat_id, (), tuple(removed), unchanged, after.topics if after else ())
+
+    def move(self, old_chat_id: int, new_chat_id: int) -> bool:
+        """A group became a supergroup: its subscription follows the new id. False when nothing was to move.
+
+        Telegram announces the upgrade twice (in the old group and in the new supergroup), and delivery may
+        have moved the chat already on a send; a chat not found or no longer active is left alone.
+        """
+        with self._db.unit_of_work() as uow:
+            chat = uow.chats.get(old_chat_id)
+            if chat is None or not chat.active or old_chat_id == new_chat_id:
+                return False
+            uow.chats.move(old_chat_id, new_chat_id)
+        return True
+
+    # --- settings ---
+
+    def settings(self, chat_id: int) -> ChatSettings:
+        """The chat's settings (the defaults for a chat never seen)."""
+        chat = self.chat(chat_id)
+        return chat.settings if chat else ChatSettings()
+
+    def change_settings(self, target: ChatRef, words: Sequence[str]) -> ChatSettings:
+        """Apply a settings change (see `change_settings`) and store it; returns the new settings."""
+        now = self._clock()
+        with self._db.unit_of_work() as uow:
+            chat = uow.chats.ensure(target.id, target.kind, target.title, now)
+            settings = change_settings(chat.settings, words)
+            if settings != chat.settings:
+                uow.chats.set_settings(target.id, settings)
+        return settings
+
+    # --- reading stories ---
+
+    def _chat_topics(self, chat_id: int) -> tuple[tuple[str, ...], bool]:
+        chat = self.chat(chat_id)
+        if chat and chat.topics:
+            return chat.topics, False
+        return tuple(t.id for t in self.config.topics), True
+
+    def recent(self, chat_id: int, count: int = RECENT_DEFAULT) -> Listing:
+        """The latest stories of the chat's topics (all topics when it follows none), newest first."""
+        count = max(1, min(count, RECENT_MAX))
+        topics, every = self._chat_topics(chat_id)
+        with self._db.unit_of_work() as uow:
+            stories = uow.stories.recent(count, topics)
+        return Listing(tuple(stories), topics, every)
+
+    def story(self, story_id: int) -> Story | None:
+        """The story with its sources and actions, or None when there is no such story."""
+        with self._db.unit_of_work() as uow:
+            try:
+                return uow.stories.get(story_id)
+            except KeyError:
+                return None
+
+    def search(self, text: str) -> tuple[str, tuple[Story, ...]]:
+        """Stories matching every word of `text`, newest first, over all topics; InputError on bad words."""
+        words = search_words(text)
+        with self._db.unit_of_work() as uow:
+            return words, tuple(uow.stories.search(words, None, SEARCH_LIMIT))
+
+    def actions(self, chat_id: int, limit: int = ACTIONS_STORIES) -> Listing:
+        """The latest urgent stories of the chat's topics (all topics when it follows none), with actions."""
+        topics, every = self._chat_topics(chat_id)
+        with self._db.unit_of_work() as uow:
+            stories = uow.stories.latest_urgent(topics, limit)
+        return Listing(tuple(stories), topics, every)
+
+    # --- operators ---
+
+    def sources(self) -> tuple[FeedHealth, ...]:
+        """Every configured feed, in file order, with its health from the database."""
+        with self._db.unit_of_work() as uow:
+            states = {state.name: state for state in uow.feeds.all()}
+        return tuple(feed_health(feed, states.get(feed.name)) for feed in self.config.feeds)
+
+    def status(self) -> Status:
+        """Queue depth, last poll, failing feeds, chat and story counts and recent delivery failures."""
+        config = self.config
+        with self._db.unit_of_work() as uow:
+            states = uow.feeds.all()
+            pending = uow.outbox.pending_count()
+            counts = uow.outbox.counts()
+            failures = uow.outbox.recent_failures(STATUS_FAILURES)
+            active, inactive = uow.chats.count_active(), uow.chats.count_inactive()
+            stories = uow.stories.count()
+        by_name = {state.name: state for state in states}
+        health = [feed_health(feed, by_name.get(feed.name)) for feed in config.feeds]
+        return Status(
+            pending=pending,
+            outbox=tuple(sorted(counts.items())),
+            last_poll=last_poll(states),
+            feeds=len(config.feeds),
+            failing=tuple(h for h in health if h.state in ("failing", "disabled", "retrying")),
+            chats_active=active,
+            chats_inactive=inactive,
+            stories=stories,
+            recent_failures=tuple(failures),
+            config_source=config.source,
+            now=self._clock(),
+        )
+
+    def reload(self) -> ReloadResult:
+        """Re-read feeds.yaml; when valid put it in force and sync the feeds, else keep the old one."""
+        old = self.config
+        try:
+            new = self._reload()
+        except ConfigError as error:
+            return ReloadResult(False, error.path, tuple(error.problems))
+        with self._db.unit_of_work() as uow:
+            uow.feeds.sync(new.feeds, self._clock())
+        self._config_ref.swap(new)
+        before = {feed.name for feed in old.feeds}
+        after = {feed.name for feed in new.feeds}
+        return ReloadResult(
+            True,
+            new.source,
+            topics=len(new.topics),
+            feeds=len(new.feeds),
+            actions=len(new.actions),
+            added_feeds=tuple(f.name for f in new.feeds if f.name not in before),
+            removed_feeds=tuple(f.name for f in old.feeds if f.name not in after),
+        )

@@ -1,0 +1,622 @@
+"""Thin command and button handlers: read the arguments, check who may do it, call a service, reply.
+
+Replies are Telegram HTML made by bot.telegram.format, which escapes everything from feeds and users.
+Services are synchronous database work; they run in a worker thread so a SQLite writer holding its lock
+(the pipeline storing a feed) never freezes the event loop that answers everyone else.
+
+Who may change what: anyone in their private chat; in a group, its admins (checked with getChatMember;
+an anonymous admin posts as the group itself); in a channel, whoever can post there (only admins can),
+or, from a private chat, `/subscribe @channel` after checking both the sender and the bot administer it.
+Buttons are checked again when pressed: a channel's readers can press buttons too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    ChatFullInfo,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+)
+from telegram import Chat as TgChat
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.domain import ChatKind, Story
+from bot.services import (
+    QUIET_PRESETS,
+    RECENT_DEFAULT,
+    RECENT_MAX,
+    ChatRef,
+    InputError,
+    Services,
+    parse_count,
+    parse_story_id,
+)
+from bot.telegram.format import (
+    ActionCallback,
+    Button,
+    MuteCallback,
+    SourcesCallback,
+    clean,
+    clip,
+    escape,
+    parse_callback,
+    parse_settings_callback,
+    parse_subscribe_callback,
+    render_action_card,
+    render_actions,
+    render_feed_health,
+    render_help,
+    render_reload,
+    render_settings,
+    render_sources,
+    render_status,
+    render_story_full,
+    render_story_list,
+    render_subscription,
+    render_topic_picker,
+)
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_ADMIN = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+# Telegram usernames are 5-32 characters of letters, digits and underscores, starting with a letter.
+_USERNAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_START_PAYLOAD = re.compile(r"(story|src|act)-([0-9]{1,12})(?:-([0-9]{1,3}))?")
+
+SORRY = "Sorry, something went wrong on my side. Please try again later."
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The chat a command acts on and, when it is not the chat the command came from, its name."""
+
+    chat: ChatRef
+    label: str | None = None
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """Our Button rows as Telegram's inline keyboard (None for no buttons)."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, callback_data=b.callback_data)
+                if b.callback_data is not None
+                else InlineKeyboardButton(b.label, url=b.url)
+                for b in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+def chat_ref(chat: TgChat | ChatFullInfo) -> ChatRef:
+    """Our reference to a Telegram chat: id, kind and a title to store (a person's name in private)."""
+    title = chat.effective_name or (f"@{chat.username}" if chat.username else str(chat.id))
+    # Our kinds are named as Telegram names chat types; anything newer is treated like a group.
+    kind = ChatKind(chat.type) if chat.type in set(ChatKind) else ChatKind.GROUP
+    return ChatRef(chat.id, kind, clean(title)[:200])
+
+
+def redact(text: str, token: str) -> str:
+    """`text` with the bot token (and its secret half alone) replaced, for logs."""
+    if token:
+        text = text.replace(token, "<token>")
+        secret = token.partition(":")[2]
+        if len(secret) >= 8:
+            text = text.replace(secret, "<token>")
+    return text
+
+
+def said(error: InputError) -> str:
+    """A service's message to the user as HTML: what they typed is echoed inside it, so clean and escape."""
+    return escape(clean(error.message))
+
+
+async def run(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a synchronous service call in a worker thread."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def reply(message: Message, texts: str | Sequence[str], buttons: Sequence[Sequence[Button]] = ()) -> None:
+    """Send HTML `texts` (one message each) to the message's chat; the buttons go under the last one."""
+    parts = [texts] if isinstance(texts, str) else list(texts)
+    for index, text in enumerate(parts):
+        markup = keyboard(buttons) if index == len(parts) - 1 else None
+        await message.reply_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=_NO_PREVIEW, do_quote=False
+        )
+
+
+async def is_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
+    """Whether `user_id` owns or administers `chat_id` (False when Telegram will not say)."""
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+    except (BadRequest, Forbidden):
+        return False
+    return member.status in _ADMIN
+
+
+class Handlers:
+    """Every command and button of the bot, over one Services; `admin_ids` may use /status and /reload."""
+
+    def __init__(self, services: Services, admin_ids: frozenset[int]) -> None:
+        self.services = services
+        self.admin_ids = admin_ids
+
+    # --- who may act -----------------------------------------------------------------------------------
+
+    async def _may_manage(self, update: Update, context: Context) -> bool:
+        """Whether the sender may change the subscriptions and settings of the chat they wrote in."""
+        chat, message, user = update.effective_chat, update.effective_message, update.effective_user
+        if chat is None or message is None:
+            return False
+        if chat.type == ChatType.PRIVATE:
+            return True
+        if chat.type == ChatType.CHANNEL:
+            return update.channel_post is not None  # only a channel's admins can post in it
+        if message.sender_chat is not None and message.sender_chat.id == chat.id:
+            return True  # an anonymous admin writes as the group itself
+        return user is not None and await is_admin(context.bot, chat.id, user.id)
+
+    async def _target(self, update: Update, context: Context, args: list[str], command: str) -> Target | None:
+        """The chat `command` changes: this one, or '@channel' from a private chat; None after refusing."""
+        message, chat = update.effective_message, update.effective_chat
+        assert message is not None and chat is not None
+        if args and args[0].startswith("@"):
+            if chat.type != ChatType.PRIVATE:
+                text = f"To manage a channel, send <code>/{command} @channel</code> to me in a private chat."
+                await reply(message, text)
+                return None
+            return await self._channel(update, context, args.pop(0))
+        if not await self._may_manage(update, context):
+            await reply(message, "Only admins of this group can change its subscriptions and settings.")
+            return None
+        return Target(chat_ref(chat))
+
+    async def _channel(self, update: Update, context: Context, name: str) -> Target | None:
+        """The channel `name` when the sender administers it and the bot can post there; else say why."""
+        message, user = update.effective_message, update.effective_user
+        assert message is not None
+        shown = f"<code>{clip(clean(name), 40)}</code>"
+        if user is None:
+            return None
+        if not _USERNAME.fullmatch(name):
+            await reply(message, f"{shown} is not a channel username; write it like <code>@mychannel</code>.")
+            return None
+        bot = context.bot
+        try:
+            channel = await bot.get_chat(name)
+        except (BadRequest, Forbidden):
+            await reply(
+                message,
+                f"I cannot find {shown}. Check the username; a private channel must first add me as an admin.",
+            )
+            return None
+        if channel.type != ChatType.CHANNEL:
+            await reply(message, f"{shown} is not a channel. For a group, send the command in the group itself.")
+            return None
+        title = clip(clean(channel.title or name), 100)
+        try:
+            me = await bot.get_chat_member(channel.id, bot.id)
+            # can_post_messages is None for a bot admin of a group; only an explicit False refuses.
+            allowed = getattr(me, "can_post_messages", None) is not False
+            can_post = me.status == ChatMemberStatus.ADMINISTRATOR and allowed
+        except (BadRequest, Forbidden):
+            can_post = False
+        if not can_post:
+            await reply(
+                message,
+                f"I am not an admin of <b>{title}</b>, so I cannot post there. Add me to the channel as an "
+                "administrator allowed to post messages, then send this again.",
+            )
+            return None
+        if not await is_admin(bot, channel.id, user.id):
+            await reply(message, f"Only admins of <b>{title}</b> can change its subscriptions; you are not one.")
+            return None
+        return Target(chat_ref(channel), label=clean(channel.title or name))
+
+    async def _may_press(self, query: CallbackQuery, bot: Bot, target_id: int) -> bool:
+        """Whether the user pressing a button may change chat `target_id`; answers the query when not."""
+        if target_id == query.from_user.id or await is_admin(bot, target_id, query.from_user.id):
+            return True
+        await query.answer("Only admins of this chat can change that.", show_alert=True)
+        return False
+
+    # --- commands --------------------------------------------------------------------------------------
+
+    async def start(self, update: Update, context: Context) -> None:
+        """/start [payload]: help, or what a deep link from a button in a group or channel asked for."""
+        message = update.effective_message
+        assert message is not None
+        payload = _START_PAYLOAD.fullmatch(context.args[0]) if context.args else None
+        if payload is not None:
+            kind, number, index = payload.group(1), int(payload.group(2)), payload.group(3)
+            story = await run(self.services.story, number)
+            if story is None:
+                await reply(message, f"No story #{number}. /recent lists the latest.")
+            elif kind == "src":
+                await reply(message, render_sources(story))
+            elif kind == "act" and index is not None and int(index) < len(story.actions):
+                await reply(message, render_action_card(story, story.actions[int(index)]))
+            else:
+                await reply(message, render_story_full(story))
+            return
+        await self.help(update, context)
+
+    async def help(self, update: Update, context: Context) -> None:
+        """/help: what the bot does, topics, commands."""
+        message, user = update.effective_message, update.effective_user
+        assert message is not None
+        admin = user is not None and user.id in self.admin_ids and message.chat.type == ChatType.PRIVATE
+        await reply(message, render_help(self.services.topics(), admin=admin))
+
+    async def subscribe(self, update: Update, context: Context) -> None:
+        """/subscribe [@channel] [topic...]: follow topics; no topic shows the picker."""
+        message = update.effective_message
+        assert message is not None
+        args = list(context.args or [])
+        target = await self._target(update, context, args, "subscribe")
+        if target is None:
+            return
+        if not args:
+            chat = await run(self.services.chat, target.chat.id)
+            picker = render_topic_picker(
+                target.chat.id, self.services.topics(), chat.topics if chat else (), target=target.label
+            )
+            await reply(message, picker.text, picker.buttons)
+            return
+        try:
+            done = await run(self.services.subscribe, target.chat, args)
+        except InputError as error:
+            await reply(message, said(error) + "\nUsage: /subscribe [topic...]")
+            return
+        names = self.services.topic_names()
+        text = render_subscription(
+            done.added, (), done.unchanged, done.topics, names, subscribing=True, target=target.label
+        )
+        await reply(message, text)
+
+    async def unsubscribe(self, update: Update, context: Context) -> None:
+        """/unsubscribe [@channel] [topic...]: stop topics; no topic stops all of them."""
+        message = update.effective_message
+        assert message is not None
+        args = list(context.args or [])
+        target = await self._target(update, context, args, "unsubscribe")
+        if target is None:
+            return
+        try:
+            done = await run(self.services.unsubscribe, target.chat.id, args)
+        except InputError as error:
+            await reply(message, said(error) + "\nUsage: /unsubscribe [topic...]")
+            return
+        names = self.services.topic_names()
+        text = render_subscription((), done.removed, done.unchanged, done.topics, names, subscribing=False,
+                                   target=target.label)
+        await reply(message, text)
+
+    async def settings(self, update: Update, context: Context) -> None:
+        """/settings [@channel] [change]: show the settings with buttons, or apply a typed change."""
+        message, chat = update.effective_message, update.effective_chat
+        assert message is not None and chat is not None
+        args = list(context.args or [])
+        if not args:  # anyone may look; pressing a button is checked
+            target: Target | None = Target(chat_ref(chat))
+        else:
+            target = await self._target(update, context, args, "settings")
+        if target is None:
+            return
+        if args:
+            try:
+                await run(self.services.change_settings, target.chat, args)
+            except InputError as error:
+                await reply(message, said(error))
+                return
+        await reply(message, *await self._settings_view(target))
+
+    async def _settings_view(self, target: Target) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+        chat = await run(self.services.chat, target.chat.id)
+        settings = await run(self.services.settings, target.chat.id)
+        shown = render_settings(
+            target.chat.id, settings, chat.topics if chat else (), self.services.topic_names(),
+            target=target.label, quiet_presets=QUIET_PRESETS,
+        )
+        return shown.text, shown.buttons
+
+    async def recent(self, update: Update, context: Context) -> None:
+        """/recent [N]: the latest stories of this chat's topics, one line each."""
+        message, chat = update.effective_message, update.effective_chat
+        assert message is not None and chat is not None
+        args = context.args or []
+        try:
+            if len(args) > 1:
+                raise InputError(f"Usage: /recent [N], N from 1 to {RECENT_MAX}")
+            count = parse_count(args[0] if args else "", RECENT_DEFAULT, RECENT_MAX)
+        except InputError as error:
+            await reply(message, said(error))
+            return
+        listing = await run(self.services.recent, chat.id, count)
+        heading = "🗞 <b>Latest stories</b>"
+        if listing.all_topics:
+            heading += " (all topics; /subscribe to choose yours)"
+        await reply(message, render_story_list(heading, listing.stories, empty="No stories yet."))
+
+    async def story(self, update: Update, context: Context) -> None:
+        """/story ID: the whole story."""
+        message = update.effective_message
+        assert message is not None
+        args = context.args or []
+        try:
+            if len(args) != 1:
+                raise InputError("Usage: /story ID, e.g. /story 12 (the number after # in /recent)")
+            story_id = parse_story_id(args[0])
+        except InputError as error:
+            await reply(message, said(error))
+            return
+        story = await run(self.services.story, story_id)
+        if story is None:
+            await reply(message, f"No story #{story_id}. /recent lists the latest.")
+            return
+        await reply(message, render_story_full(story))
+
+    async def search(self, update: Update, context: Context) -> None:
+        """/search WORDS: stories matching every word, newest first."""
+        message = update.effective_message
+        assert message is not None
+        try:
+            words, found = await run(self.services.search, " ".join(context.args or []))
+        except InputError as error:
+            await reply(message, said(error))
+            return
+        heading = f"🔎 <b>Stories matching</b> “{clip(clean(words), 100)}”"
+        await reply(message, render_story_list(heading, found, empty="Nothing found. Try fewer or other words."))
+
+    async def actions(self, update: Update, context: Context) -> None:
+        """/actions: the actions of the latest urgent stories of this chat's topics."""
+        message, chat = update.effective_message, update.effective_chat
+        assert message is not None and chat is not None
+        if context.args:
+            await reply(message, "Usage: /actions (no arguments)")
+            return
+        listing = await run(self.services.actions, chat.id)
+        await reply(message, render_actions(listing.stories))
+
+    async def sources(self, update: Update, context: Context) -> None:
+        """/sources: the monitored feeds and their health."""
+        message = update.effective_message
+        assert message is not None
+        if context.args:
+            await reply(message, "Usage: /sources (no arguments)")
+            return
+        await reply(message, render_feed_health(await run(self.services.sources)))
+
+    async def _operator(self, update: Update, command: str) -> bool:
+        """Whether the sender is an operator; refuses politely, saying nothing else, when not."""
+        message, user = update.effective_message, update.effective_user
+        assert message is not None
+        if user is not None and user.id in self.admin_ids:
+            return True
+        await reply(message, f"Sorry, /{command} is only for the operators of this bot.")
+        return False
+
+    async def status(self, update: Update, context: Context) -> None:
+        """/status (operators): queue, last poll, failing feeds, counts, delivery failures."""
+        message = update.effective_message
+        assert message is not None
+        if not await self._operator(update, "status"):
+            return
+        if context.args:
+            await reply(message, "Usage: /status (no arguments)")
+            return
+        await reply(message, render_status(await run(self.services.status)))
+
+    async def reload(self, update: Update, context: Context) -> None:
+        """/reload (operators): re-read feeds.yaml; a broken file keeps the config in force."""
+        message = update.effective_message
+        assert message is not None
+        if not await self._operator(update, "reload"):
+            return
+        if context.args:
+            await reply(message, "Usage: /reload (no arguments)")
+            return
+        await reply(message, render_reload(await run(self.services.reload)))
+
+    async def unknown(self, update: Update, context: Context) -> None:
+        """A command this bot does not have (private chats only: in groups it may be another bot's)."""
+        message = update.effective_message
+        assert message is not None
+        command = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+        await reply(message, f"I do not know <code>{clip(clean(command), 40)}</code>. /help lists what I can do.")
+
+    async def migrated(self, update: Update, context: Context) -> None:
+        """A group was upgraded to a supergroup: move its subscription to the new chat id."""
+        message = update.effective_message
+        assert message is not None
+        if message.migrate_to_chat_id is not None:
+            old, new = message.chat.id, message.migrate_to_chat_id
+        elif message.migrate_from_chat_id is not None:
+            old, new = message.migrate_from_chat_id, message.chat.id
+        else:
+            return
+        if await run(self.services.move, old, new):
+            log.info("chat %s moved to %s (group upgraded to a supergroup)", old, new)
+
+    # --- buttons ---------------------------------------------------------------------------------------
+
+    async def button(self, update: Update, context: Context) -> None:
+        """Every inline button: action card, all sources, mute topic, topic picker, settings."""
+        query = update.callback_query
+        assert query is not None
+        data = query.data or ""
+        parsed = parse_callback(data)
+        if isinstance(parsed, ActionCallback | SourcesCallback):
+            await self._show_story_part(query, context, parsed)
+        elif isinstance(parsed, MuteCallback):
+            await self._mute(query, context, parsed)
+        elif (toggle := parse_subscribe_callback(data)) is not None:
+            await self._toggle(query, context, *toggle)
+        elif (change := parse_settings_callback(data)) is not None:
+            await self._change_setting(query, context, *change)
+        else:
+            await query.answer("This button is no longer valid.")
+
+    async def _show_story_part(
+        self, query: CallbackQuery, context: Context, request: ActionCallback | SourcesCallback
+    ) -> None:
+        story = await run(self.services.story, request.story_id)
+        if story is None:
+            await query.answer("That story is no longer available.")
+            return
+        if isinstance(request, SourcesCallback):
+            texts, payload = render_sources(story), f"src-{story.id}"
+        else:
+            index = _action_index(story, request)
+            if index is None:
+                await query.answer("That action is no longer available.")
+                return
+            texts, payload = [render_action_card(story, story.actions[index])], f"act-{story.id}-{index}"
+        message = query.message
+        if isinstance(message, Message) and message.chat.type == ChatType.PRIVATE:
+            await reply(message, texts)
+            await query.answer()
+            return
+        # In a group or channel the card goes to the presser privately, not to everyone in the chat.
+        if await _send_private(context.bot, query.from_user, texts):
+            await query.answer("Sent to you in a private chat with me.")
+        else:  # the user never started a chat with the bot: a deep link opens one with the request
+            await query.answer(url=f"https://t.me/{context.bot.username}?start={payload}")
+
+    async def _mute(self, query: CallbackQuery, context: Context, request: MuteCallback) -> None:
+        message = query.message
+        if not isinstance(message, Message):
+            await query.answer("This message is too old to change.")
+            return
+        if not await self._may_press(query, context.bot, message.chat.id):
+            return
+        try:
+            topic, done = await run(
+                self.services.mute, message.chat.id, request.topic_id, story_id=request.story_id, index=request.index
+            )
+        except InputError as error:
+            await query.answer(error.message)
+            return
+        name = self.services.topic_names().get(topic, topic)
+        if done.removed:
+            await query.answer(f"Muted: {name[:120]}. /subscribe brings it back.")
+        else:
+            await query.answer(f"This chat was not following {name[:120]}.")
+
+    async def _toggle(
+        self, query: CallbackQuery, context: Context, chat_id: int, topic_id: str | None, index: int | None
+    ) -> None:
+        topics = self.services.topics()
+        if topic_id is None and index is not None and index < len(topics):
+            topic_id = topics[index].id
+        if topic_id is None or all(t.id != topic_id for t in topics):
+            await query.answer("That topic is no longer offered.")
+            return
+        if not await self._may_press(query, context.bot, chat_id):
+            return
+        target = await self._press_target(query, context, chat_id)
+        if target is None:
+            return
+        done = await run(self.services.toggle, target.chat, topic_id)
+        name = self.services.topic_names().get(topic_id, topic_id)
+        await query.answer(("Following: " if done.added else "Stopped: ") + name[:120])
+        picker = render_topic_picker(chat_id, topics, done.topics, target=target.label)
+        await query.edit_message_text(
+            picker.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(picker.buttons),
+            link_preview_options=_NO_PREVIEW,
+        )
+
+    async def _change_setting(self, query: CallbackQuery, context: Context, chat_id: int, words: list[str]) -> None:
+        if not await self._may_press(query, context.bot, chat_id):
+            return
+        target = await self._press_target(query, context, chat_id)
+        if target is None:
+            return
+        before = await run(self.services.settings, chat_id)
+        try:
+            after = await run(self.services.change_settings, target.chat, words)
+        except InputError as error:
+            await query.answer(error.message[:200])
+            return
+        await query.answer("Saved." if after != before else "Already so.")
+        if after != before:
+            text, buttons = await self._settings_view(target)
+            await query.edit_message_text(
+                text, parse_mode=ParseMode.HTML, reply_markup=keyboard(buttons), link_preview_options=_NO_PREVIEW
+            )
+
+    async def _press_target(self, query: CallbackQuery, context: Context, chat_id: int) -> Target | None:
+        """The chat a button changes: the message's own chat, or a channel managed from a private chat."""
+        message = query.message
+        if isinstance(message, Message) and message.chat.id == chat_id:
+            return Target(chat_ref(message.chat))
+        try:
+            chat = await context.bot.get_chat(chat_id)
+        except (BadRequest, Forbidden):
+            await query.answer("I cannot reach that chat any more.")
+            return None
+        return Target(chat_ref(chat), label=clean(chat.title or str(chat_id)))
+
+    # --- errors ----------------------------------------------------------------------------------------
+
+    async def error(self, update: object, context: Context) -> None:
+        """The one error handler: log the traceback (token redacted), tell the user briefly."""
+        error = context.error
+        trace = "".join(traceback.format_exception(error)) if error is not None else "no exception"
+        trace = redact(trace, context.bot.token)
+        if not isinstance(update, Update):
+            # Polling and network trouble arrive without an update; PTB retries them itself.
+            log.warning("telegram error outside an update: %s", trace.strip().splitlines()[-1])
+            return
+        log.error("update %s failed:\n%s", update.update_id, trace)
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(SORRY[:200])
+            elif update.effective_message is not None:
+                await reply(update.effective_message, SORRY)
+        except TelegramError as failure:  # the apology failing must not raise into PTB again
+            log.warning("could not tell the user about the error: %s", redact(str(failure), context.bot.token))
+
+
+def _action_index(story: Story, request: ActionCallback) -> int | None:
+    if request.index is not None:
+        return request.index if request.index < len(story.actions) else None
+    for index, action in enumerate(story.actions):
+        if action.id == request.action_id:
+            return index
+    return None
+
+
+async def _send_private(bot: Bot, user: User, texts: Sequence[str]) -> bool:
+    """Send `texts` to the user's private chat with the bot; False when Telegram will not let it."""
+    try:
+        for text in texts:
+            await bot.send_message(user.id, text, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW)
+    except (Forbidden, BadRequest):
+        return False
+    return True
