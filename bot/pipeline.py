@@ -77,27 +77,52 @@ def ingest_items(
     rules: StoryRules,
     now: datetime,
 ) -> list[IngestedItem]:
-    """Match each item to topics, store it unless it repeats a stored item, and put matched ones into stories."""
-    results: list[IngestedItem] = []
-    for item in items:
+    """Match each item to topics, store it unless it repeats a stored item, and put matched ones into stories.
+
+    The stored dedupe keys of the whole batch are read at once: only an item one of them names gets the exact
+    per-item check. Items that match no topic are inserted together at the end (or earlier, when a later item
+    of the batch might repeat one of them).
+    """
+    keys = [normalize_title(item.title) for item in items]
+    known = uow.items.known_keys(
+        feed_name=feed.name, outlet=feed.outlet, guids=[i.guid for i in items], links=[i.link for i in items],
+        title_keys=keys,
+    )
+    guids, links, titles = set(known.guids), set(known.links), set(known.title_keys)
+    results: list[IngestedItem | None] = []
+    pending: list[tuple[int, Item, str]] = []  # unmatched new items not inserted yet: (index in results, item, key)
+
+    def flush() -> None:
+        ids = uow.items.add_many([(replace(item, summary="", content=""), key) for _, item, key in pending])
+        for (index, item, _), item_id in zip(pending, ids, strict=True):
+            results[index] = IngestedItem(item, (), None, item_id)
+        pending.clear()
+
+    for item, key in zip(items, keys, strict=True):
         matched = match_item(topics, item, feed)
-        title_key = normalize_title(item.title)
-        original = find_original(uow, item, feed, config, title_key)
+        named = item.guid in guids or (item.link and item.link in links) or (key and key in titles)
+        if named and pending:
+            flush()  # the item it repeats may be one of the batch's, still waiting to be inserted
+        original = find_original(uow, item, feed, config, key) if named else None
         if original is not None:
             results.append(IngestedItem(item, matched, original, None, uow.stories.story_of_link(original)))
             continue
-        # Items that match no topic are kept only as dedupe keys: their text is never read again.
-        stored = item if matched else replace(item, summary="", content="")
-        item_id = uow.items.add(stored, title_key=title_key, topics=matched)
+        guids.add(item.guid)
+        links.add(item.link)
+        titles.add(key)
         if not matched:
-            results.append(IngestedItem(item, matched, None, item_id))
+            # Kept only as a dedupe key: its text is never read again.
+            pending.append((len(results), item, key))
+            results.append(None)
             continue
+        item_id = uow.items.add(item, title_key=key, topics=matched)
         change = assign_story(uow, item_id, item, matched, rules, now)
         if change.created or change.changed:
-            # Same transaction as the story: its alerts exist exactly when it does (the outbox pattern).
+            # The outbox rows go in with the story, in this transaction: a story is never stored unannounced.
             uow.outbox.enqueue(change.story_id, now)
         results.append(IngestedItem(item, matched, None, item_id, change.story_id, change.created))
-    return results
+    flush()
+    return [r for r in results if r is not None]
 
 
 def find_original(uow: UnitOfWork, item: Item, feed: Feed, config: Config, title_key: str) -> str | None:
@@ -164,17 +189,13 @@ class Poller:
         new_url = fetched.final_url if fetched.permanent_redirect and fetched.final_url != state.url else None
         next_at = next_check_after_success(now, feed.interval_seconds)
         if fetched.not_modified:
-            with self.db.unit_of_work() as uow:
-                uow.feeds.record_not_modified(feed.name, now, next_check_at=next_at, new_url=new_url)
+            # Bookkeeping commits go to a thread too: a commit waits on the disk, and 2,000 feeds answering
+            # 304 at once would otherwise hold the event loop (and every other fetch) for each one.
+            await asyncio.to_thread(self._record_not_modified, feed, now, next_at, new_url)
             return FeedOutcome(feed.name, "not-modified")
         body_hash = _body_hash(fetched.body)
         if body_hash == state.body_hash:
-            with self.db.unit_of_work() as uow:
-                uow.feeds.record_fetched(
-                    feed.name, now, next_check_at=next_at, etag=fetched.etag,
-                    last_modified=fetched.last_modified, body_hash=body_hash, new_url=new_url,
-                    malformed=state.malformed,
-                )
+            await asyncio.to_thread(self._record_unchanged, feed, state, fetched, now, next_at, body_hash, new_url)
             return FeedOutcome(feed.name, "unchanged")
         try:
             # Parsing and storing are CPU and disk work: a thread keeps the other feeds' fetches moving.
@@ -203,6 +224,20 @@ class Poller:
             duplicates=len(results) - len(new), malformed=parsed.malformed,
             new_stories=sum(1 for r in new if r.story_created),
         )
+
+    def _record_not_modified(self, feed: Feed, now: datetime, next_at: datetime, new_url: str | None) -> None:
+        with self.db.unit_of_work() as uow:
+            uow.feeds.record_not_modified(feed.name, now, next_check_at=next_at, new_url=new_url)
+
+    def _record_unchanged(
+        self, feed: Feed, state: FeedState, fetched: Fetched, now: datetime, next_at: datetime, body_hash: str,
+        new_url: str | None,
+    ) -> None:
+        with self.db.unit_of_work() as uow:
+            uow.feeds.record_fetched(
+                feed.name, now, next_check_at=next_at, etag=fetched.etag, last_modified=fetched.last_modified,
+                body_hash=body_hash, new_url=new_url, malformed=state.malformed,
+            )
 
     def _parse(self, feed: Feed, fetched: Fetched, now: datetime) -> ParsedFeed:
         """The feed body's items (raises FeedError when the body is no feed at all)."""
