@@ -8,7 +8,8 @@
    folder, then replayed in-process exactly as `advocacy-bot replay` does (bot.replay.replay into a scratch
    SQLite file, every record serialized with bot.replay.dumps). Prints wall time, items/s and peak memory
    (ru_maxrss of the whole process; with --tracemalloc also the Python heap peak of the replay, which slows
-   it down several times).
+   it down several times), and pairwise precision and recall of "same story" against the synthetic events,
+   also counting as one the events no method can tell apart (same count, same crossing, days apart).
 2. Clustering: for each size in --stories, a scratch database is filled with that many on-topic stories
    through StoryRepository.create/index (profiles from bot.cluster.signature/profile_for, each with one
    stored source item), all inside the follow-up window so every one is reachable as a candidate (the worst
@@ -448,10 +449,8 @@ def bench_replay(n: int, feeds: int, folder: Path, config: Config, gazetteer: Ga
     )
     # Events are drawn from 7 crossings and 15 counts, so some days later one repeats another's count and
     # crossing, with only the reporter to tell them apart; no method can, so this line shows what is left.
-    def twin(event: int) -> tuple[int, str]:
-        return corpus.events[event].count, corpus.events[event].cn
-
-    tp2, predicted2, _ = _pair_counts([(twin(e), s) for e, s in grouped])
+    twins = {number: (event.count, event.cn) for number, event in corpus.events.items()}
+    tp2, predicted2, _ = _pair_counts([(twins[e], s) for e, s in grouped])
     print(
         f"  precision counting events with the same count and crossing as one: "
         f"{tp2 / predicted2 if predicted2 else 1:.3f}"

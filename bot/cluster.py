@@ -2,9 +2,10 @@
 
 How an item finds its story (the contract with storage):
 
-1. ``signature(item, entities=..., numbers=..., dates=...)`` reads the item once: a MinHash of its word
-   shingles (near-copies), its content terms, and the canonical entities, people counts and ISO event dates
-   that fact extraction found (these make Korean, Chinese and English reports comparable).
+1. ``signature(item, entities=..., numbers=..., dates=..., places=...)`` reads the item once: a MinHash of
+   its word shingles (near-copies), its content terms, and the canonical entities (``places``: those naming
+   a town or crossing), people counts and ISO event dates that fact extraction found (these make Korean,
+   Chinese and English reports comparable).
 2. ``index_keys(sig)`` gives at most ``BANDS + MAX_FEATURE_KEYS`` (16 + 16) strings: LSH band keys
    ``b<i>:<hex>`` and keys for its telling entities ``e:``, event dates ``d:``, counts ``n:``, terms ``t:``.
    Storage keeps a table (key, story_id, last_seen) and, for a new item, returns the profiles of stories
@@ -12,8 +13,10 @@ How an item finds its story (the contract with storage):
    ``MAX_STORIES_PER_KEY`` most recently seen stories per key and ``MAX_CANDIDATES`` stories in all (most
    shared keys first). Those caps are what keep the cost per item flat however many stories are stored.
 3. ``decide(sig, candidates, window=..., followup_window=...)`` joins a story or opens a new one, perhaps
-   pointing at an earlier related story. ``absorb`` / ``profile_for`` give the profile to store, and the
-   item's keys are added to the key table for that story.
+   pointing at an earlier related story. A join needs one kept member that agrees and none that contradicts
+   its count or event date, and it must name one of the story's towns or crossings if it names any: a
+   report joins the story's core, never a chain of members. ``absorb`` / ``profile_for`` give the profile
+   to store, and the item's keys are added to the key table for that story.
 
 ``cluster_stream`` does all of this in memory, exactly as described, for tests and benchmarks.
 
@@ -112,11 +115,13 @@ NUMBER_AGREE_RATIO = 1.25
 # day in the same province (bench/replay_scale.py: such pairs, between 1.25 and 2 apart, were once let
 # through and merged different transfers). Outlets that count one event differently stay within 25% (a1/a4).
 # A revised count is no contradiction when the report agrees on the event day and on this many specific
-# names (fixture a5: 500 then 600 at Tumen, Onsong and Dandong); two are not enough, since a rights group
-# and a province are shared by many transfers (bench/replay_scale.py: same-day events sharing Jilin + NKDB).
+# names (tests/test_cluster.py: 400 revised to 600 at Tumen, Onsong and Dandong on one day); two are not
+# enough, since a rights group and a province are shared by many transfers (bench/replay_scale.py
+# --items 2000: same-day transfers both told by NKDB in Jilin).
 REVISED_COUNT_ENTITIES = 3
 # ...and a revision refines a count, it does not multiply it: 60 vs 600 stays a contradiction however much
-# else agrees (fixture d1 vs a4; bench/replay_scale.py: 48 vs 400 at Ji'an on the same day, both via NKDB).
+# else agrees (fixture d1 vs a4; bench/replay_scale.py --items 2000: 3 vs 400 people through Ji'an on the
+# same day, both told by NKDB, merged when any ratio was allowed).
 REVISED_COUNT_RATIO = 2.0
 # A later report on the same people is a development, not another event, when its own dates are after
 # every date the other report gives and fall near its own publication (a press conference, a plea), and it
@@ -737,7 +742,7 @@ def decide(
     pub = sig.published
     best_join: tuple[tuple[float, float, int], Decision] | None = None
     best_follow: tuple[tuple[float, datetime, int], int, Evidence] | None = None
-    closest: tuple[float, int, Evidence] | None = None
+    closest: tuple[float, int, str | None] | None = None  # score, story, why not joined
     for profile in sorted(candidates, key=lambda p: p.story_id):
         near_reach = _distance(pub, profile) <= window
         # A story spans at most `window`: weeks of reports on one situation become separate stories.
@@ -749,12 +754,13 @@ def decide(
         # The story's core: a report whose count or event date contradicts any kept member (the first report
         # among them) does not join through another member that happens to lack a count or a date. Joining
         # through the most lenient member let other transfers chain on (bench/replay_scale.py --items 2000).
-        core_conflict = any(ev.conflict is not None for ev in evidences)
+        core_conflict = next((ev.conflict for ev in evidences if ev.conflict is not None), None)
         # Likewise a report naming towns or crossings that none of the kept members name.
         story_places = frozenset[str]().union(*(m.places for m in profile.members))
-        core_conflict = core_conflict or _disjoint(sig.places, story_places)
+        if core_conflict is None and _disjoint(sig.places, story_places):
+            core_conflict = f"no town or crossing of the story ({', '.join(sorted(sig.places))})"
         for ev in evidences:
-            if core_conflict:
+            if core_conflict is not None:
                 break
             if (
                 near_reach
@@ -773,7 +779,7 @@ def decide(
                     best_join = (key, Decision(profile.story_id, None, reason, ev.score))
         top = max(evidences, key=lambda e: (e.score, e.key_points))
         if closest is None or (top.score, -profile.story_id) > (closest[0], -closest[1]):
-            closest = (top.score, profile.story_id, top)
+            closest = (top.score, profile.story_id, top.contradiction or core_conflict)
         if follow_reach:
             related = max(evidences, key=lambda e: (e.key_points, e.score))
             beyond_places = bool(related.numbers) or related.date_points > 0 or len(related.entities) >= 3
@@ -789,8 +795,8 @@ def decide(
         return Decision(None, story_id, reason, ev.score)
     if closest is None:
         return Decision(None, None, "new story (no candidate)", 0.0)
-    score, story_id, ev = closest
-    why = f"; {ev.contradiction}" if ev.contradiction else ""
+    score, story_id, conflict = closest
+    why = f"; {conflict}" if conflict else ""
     return Decision(None, None, f"new story (closest: story {story_id}, score {score:.2f}{why})", score)
 
 

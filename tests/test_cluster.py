@@ -317,7 +317,10 @@ def test_a_report_does_not_join_through_a_member_that_lacks_the_count() -> None:
     other = replace(REPORTS["a3"].sig, numbers=frozenset({300}), published=start + timedelta(hours=5))
     assert decide(other, [profile_for(1, generic)], window=WINDOW, followup_window=FOLLOWUP).story_id == 1
     story = absorb(profile_for(1, first), generic)
-    assert decide(other, [story], window=WINDOW, followup_window=FOLLOWUP).story_id is None
+    decision = decide(other, [story], window=WINDOW, followup_window=FOLLOWUP)
+    assert (decision.story_id, decision.follow_up_of) == (None, 1)  # related, but its own story
+    alone = decide(replace(other, dates=frozenset()), [story], window=WINDOW, followup_window=FOLLOWUP)
+    assert alone.story_id is None and "different counts (300 vs 80)" in alone.reason
 
 
 def test_a_report_in_another_language_joins_on_one_organisation_the_count_and_the_day() -> None:
