@@ -124,11 +124,15 @@ def test_subscribe_then_alert_then_stop_with_queue_and_restart_delivers_each_onc
     bot = BotProcess(env, tmp_path / "bot.log")
     bots.append(bot)
     fake_telegram.wait_until(lambda: fake_telegram.calls_to("setMyCommands"), timeout=30)
+    group = fake_telegram.group(-1001, "Advocates", admins=[alice])
+    channel = fake_telegram.channel(-100200, "NK Watch", username="@nkwatch", admins=[alice], bot_is_admin=True)
     fake_telegram.command(dm, alice, "/subscribe nk-repatriation")
+    fake_telegram.command(group, alice, "/subscribe nk-repatriation")
+    fake_telegram.channel_post(channel, "/subscribe nk-repatriation")
     for n, chat in enumerate(readers):
         fake_telegram.command(chat, fake_telegram.user(2000 + n, f"Reader {n}"), "/subscribe nk-repatriation")
-    fake_telegram.wait_until(lambda: len([c for c in fake_telegram.sent() if c.params["chat_id"] != 900]) >= 41,
-                             timeout=30)
+    everyone = [dm, group, channel, *readers]
+    fake_telegram.wait_until(lambda: all(fake_telegram.sent(c.id) for c in everyone), timeout=30)
     assert bot.stop() == 0, bot.text()
 
     # The story breaks in a feed the operator adds while the bot is down; then the bot starts again.
@@ -139,19 +143,18 @@ def test_subscribe_then_alert_then_stop_with_queue_and_restart_delivers_each_onc
     bots.append(bot)
 
     def alerted() -> list[int]:
-        chats = [dm, *readers]
-        return [c.id for c in chats if any(STORY[0][0] in t for t in fake_telegram.messages(c.id).values())]
+        return [c.id for c in everyone if any(STORY[0][0] in t for t in fake_telegram.messages(c.id).values())]
 
     fake_telegram.wait_until(lambda: len(alerted()) >= 5, timeout=30)
     assert bot.stop() == 0, bot.text()  # stopped with most alerts still queued
 
     bot = BotProcess(env, tmp_path / "bot.log")
     bots.append(bot)
-    fake_telegram.wait_until(lambda: len(alerted()) == 41, timeout=30)
+    fake_telegram.wait_until(lambda: len(alerted()) == len(everyone), timeout=30)
     time.sleep(2.5)  # a delivery tick or two more: nothing may be sent again
     assert bot.stop() == 0, bot.text()
 
-    for chat in [dm, *readers]:
+    for chat in everyone:
         alerts = [c for c in fake_telegram.sent(chat.id) if STORY[0][0] in str(c.params.get("text", ""))]
         assert len(alerts) == 1, (chat.id, len(alerts))
     assert fake_telegram.too_many_requests == 0
@@ -166,7 +169,7 @@ def test_subscribe_then_alert_then_stop_with_queue_and_restart_delivers_each_onc
             counts = uow.outbox.counts()
     finally:
         db.dispose()
-    assert counts.get("sent") == 41 and not counts.get("pending") and not counts.get("failed")
+    assert counts.get("sent") == len(everyone) and not counts.get("pending") and not counts.get("failed")
 
 
 def test_sighup_with_a_broken_feeds_yaml_keeps_the_old_one_and_healthcheck_sees_the_heartbeat(
