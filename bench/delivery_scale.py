@@ -1,6 +1,6 @@
 """Delivery at scale: one urgent story to many subscribed chats through the fake Bot API enforcing Telegram's limits.
 
-    .venv/bin/python bench/delivery_scale.py [--chats 10000] [--concurrency 8] [--per-second 28]
+    .venv/bin/python bench/delivery_scale.py [--chats 10000] [--concurrency 8] [--per-second 28] [--server-gc]
 
 The fake Bot API server (tests/support/fake_telegram.py) runs in a child process on 127.0.0.1 with
 enforce_limits(per_chat_per_second=1, global_per_second=30, group_per_minute=20): a send beyond any of
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import itertools
 import multiprocessing
 import sys
 import tempfile
@@ -55,10 +57,17 @@ class ServerFigures:
     too_many: int
     first: float
     last: float
+    stalls: int  # gaps of more than 100 ms between two sends arriving (the bot or the server stalled)
+    longest_gap: float
 
 
-def serve(chats: int, pipe: Connection) -> None:
+def serve(chats: int, pipe: Connection, collect: bool) -> None:
     """Child process: a FakeTelegram with `chats` private chats and Telegram's limits, until told to stop."""
+    if not collect:
+        # The fake keeps every call it answered; collecting that heap pauses all its threads for ~100 ms,
+        # after which the requests queued meanwhile arrive at once. Telegram's servers do not pause with
+        # this bot's traffic, so by default the stand-in does not either (--server-gc to see the effect).
+        gc.disable()
     server = FakeTelegram()
     for n in range(chats):
         server.private_chat(server.user(FIRST_CHAT + n, f"Reader {n}"))
@@ -68,8 +77,14 @@ def serve(chats: int, pipe: Connection) -> None:
     pipe.recv()  # "stop"
     ok = [call for call in server.calls if call.method == "sendMessage" and call.ok]
     sends = Counter(call.result["chat"]["id"] for call in ok)
-    times = [call.at for call in ok]
-    pipe.send(ServerFigures(dict(sends), server.too_many_requests, min(times, default=0.0), max(times, default=0.0)))
+    times = sorted(call.at for call in ok)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    pipe.send(
+        ServerFigures(
+            dict(sends), server.too_many_requests, min(times, default=0.0), max(times, default=0.0),
+            sum(1 for gap in gaps if gap > 0.1), max(gaps, default=0.0),
+        )
+    )
     server.stop()
 
 
@@ -127,10 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chats", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--per-second", type=float, default=Limits().per_second, help="the pacer's overall rate")
+    parser.add_argument("--server-gc", action="store_true", help="leave the fake server's garbage collector on")
     args = parser.parse_args(argv)
 
     parent, child = multiprocessing.Pipe()
-    process = multiprocessing.get_context("fork").Process(target=serve, args=(args.chats, child), daemon=True)
+    context = multiprocessing.get_context("fork")
+    process = context.Process(target=serve, args=(args.chats, child, args.server_gc), daemon=True)
     process.start()
     token, base_url = parent.recv()
     with tempfile.TemporaryDirectory() as folder:
@@ -159,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"sustained rate       {rate:.2f} messages/s over {span:.1f} s")
     print(f"ratio to target      {rate / TARGET:.3f} (target {TARGET:g}/s)")
     print(f"429s received        {figures.too_many}")
+    print(f"arrival stalls       {figures.stalls} gaps over 100 ms, longest {figures.longest_gap * 1000:.0f} ms")
     print(f"chats missed         {missed}")
     print(f"chats sent twice     {twice}")
     print(f"outbox rows          {statuses}")

@@ -207,6 +207,19 @@ class Deliverer:
         self._last_seconds = seconds
         return seconds
 
+    async def _await_turn(self, chat_id: int, is_group: bool, now_s: float) -> None:
+        """Sleep until the pacer's slot for a send to the chat; a late wake-up takes a fresh slot."""
+        wait = self.pacer.reserve(chat_id, is_group, now_s)
+        planned = now_s + wait
+        for _ in range(3):  # under a steady overload, send after a few tries rather than never
+            await self.sleep(wait)
+            now_s = self._seconds()
+            wait = self.pacer.confirm(chat_id, is_group, planned, now_s)
+            if wait <= 0:
+                return
+            planned = now_s + wait
+        await self.sleep(wait)
+
     def _when(self, seconds: float) -> datetime:
         """The pacer time `seconds` as an aware UTC datetime."""
         return datetime.fromtimestamp(seconds, UTC)
@@ -315,7 +328,7 @@ class Deliverer:
                 # database rather than a sender here.
                 await asyncio.to_thread(self._postpone, chat.id, self._when(ready), tally)
                 return
-            await self.sleep(self.pacer.reserve(chat.id, is_group, now_s))
+            await self._await_turn(chat.id, is_group, now_s)
             try:
                 message_id = await self._send(job)
             except ChatMoved as moved:
@@ -330,7 +343,7 @@ class Deliverer:
             except TransientDeliveryError as error:
                 await asyncio.to_thread(self._record_retry, entry.id, error.reason, tally)
             except ChatUnreachable as gone:
-                await asyncio.to_thread(self._deactivate, chat.id, entry.id, gone.reason, tally)
+                await asyncio.to_thread(self._deactivate, chat.id, gone.reason, tally)
             except MessageRejected as rejected:
                 await asyncio.to_thread(self._fail, entry.id, f"rejected by Telegram: {rejected.reason}", tally)
             else:
@@ -394,7 +407,7 @@ class Deliverer:
             uow.outbox.postpone_chat(chat_id, until)
         tally.bump("postponed")
 
-    def _deactivate(self, chat_id: int, entry_id: int, reason: str, tally: _Tally) -> None:
+    def _deactivate(self, chat_id: int, reason: str, tally: _Tally) -> None:
         """The bot cannot reach the chat: deactivate it, which fails its pending rows (this one too)."""
         with self.db.unit_of_work() as uow:
             uow.chats.deactivate(chat_id, readable(reason), self.clock())
@@ -448,7 +461,7 @@ class Deliverer:
             now_s + self.max_wait
         ):
             return  # edits_due offers it again next drain
-        await self.sleep(self.pacer.reserve(chat.id, is_group, now_s))
+        await self._await_turn(chat.id, is_group, now_s)
         try:
             await self.sender.edit_alert(chat, entry.message_id, story)
         except RetryLater as limited:
@@ -526,7 +539,7 @@ class Deliverer:
         now_s = self._seconds()
         if self.pacer.ready_at(chat.id, is_group, now_s) > now_s + self.max_wait:
             return 0  # the next call sends it
-        await self.sleep(self.pacer.reserve(chat.id, is_group, now_s))
+        await self._await_turn(chat.id, is_group, now_s)
         try:
             await self.sender.send_digest(chat, stories, since)
         except RetryLater as limited:

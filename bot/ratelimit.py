@@ -8,6 +8,7 @@ any monotonic scale; the caller sleeps the returned wait, then sends.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import deque
@@ -27,11 +28,15 @@ class Limits:
     # 429s from this many distinct chats within flood_window mean the bot as a whole is limited.
     flood_chats: int = 3
     flood_window: float = 2.0
+    # A sender waking this much after its reserved time takes a fresh slot instead of going at once:
+    # sends that bunch up after a stall (a busy CPU, a slow database write) would break the 1-second
+    # window that the even spacing keeps.
+    late_tolerance: float = 0.02
 
     def __post_init__(self) -> None:
         if self.per_second <= 0 or self.chat_interval < 0 or self.group_limit < 1 or self.group_window < 0:
             raise ValueError(f"invalid limits: {self}")
-        if self.flood_chats < 1 or self.flood_window < 0:
+        if self.flood_chats < 1 or self.flood_window < 0 or self.late_tolerance < 0:
             raise ValueError(f"invalid flood detection: {self}")
 
 
@@ -54,7 +59,7 @@ class Pacer:
         self._taken_heap: list[int] = []  # the same, for pruning the oldest
         self._last_slot = -1  # the highest slot taken: reserving past it needs no search
         self._chat_next: dict[int, float] = {}  # earliest next send per chat (interval or pause)
-        self._group_log: dict[int, deque[float]] = {}  # recent send times per group, ascending
+        self._group_log: dict[int, list[float]] = {}  # recent send times per group, ascending
         self._all_until = -math.inf
         self._floods: deque[tuple[float, int]] = deque()  # (when, chat) of recent 429s
         self._reserved = 0
@@ -95,8 +100,30 @@ class Pacer:
         self._last_slot = max(self._last_slot, slot)
         self._chat_next[chat_id] = at + self.limits.chat_interval
         if is_group:
-            self._group_log.setdefault(chat_id, deque()).append(at)
+            bisect.insort(self._group_log.setdefault(chat_id, []), at)
         self._reserved += 1
+        return at - now
+
+    def confirm(self, chat_id: int, is_group: bool, planned: float, now: float) -> float:
+        """Called on waking for a send reserved at `planned`: 0 when it may go now, else the seconds to
+        wait for a fresh slot (when more than late_tolerance late; the reservation is moved there)."""
+        if now - planned <= self.limits.late_tolerance:
+            return 0.0
+        old_slot = round(planned / self._slot)
+        self._taken.discard(old_slot)  # in the past: nobody reserves it again
+        slot = math.ceil(now / self._slot - _EPSILON)
+        while slot in self._taken:
+            slot += 1
+        at = slot * self._slot
+        self._taken.add(slot)
+        heapq.heappush(self._taken_heap, slot)
+        self._last_slot = max(self._last_slot, slot)
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, -math.inf), at + self.limits.chat_interval)
+        log = self._group_log.get(chat_id) if is_group else None
+        if log:
+            index = min(range(len(log)), key=lambda i: abs(log[i] - planned))
+            del log[index]
+            bisect.insort(log, at)
         return at - now
 
     # --- pauses --------------------------------------------------------------------------------------------
@@ -143,5 +170,4 @@ class Pacer:
         window = self.limits.group_window
         self._group_log = {chat: log for chat, log in self._group_log.items() if log and log[-1] > now - window}
         for log in self._group_log.values():
-            while log and log[0] <= now - window:
-                log.popleft()
+            del log[: bisect.bisect_right(log, now - window)]

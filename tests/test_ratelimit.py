@@ -174,3 +174,34 @@ def test_long_runs_keep_bookkeeping_small() -> None:
 def test_nonsense_limits_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Limits(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("woke", "expected_wait"),
+    [
+        (0.0, 0.0),  # on time
+        (0.015, 0.0),  # within the tolerance
+        (0.1, on_slot(0.1) - 0.1),  # late: the next free slot after waking
+    ],
+)
+def test_a_late_wake_up_takes_a_fresh_slot(woke: float, expected_wait: float) -> None:
+    pacer = Pacer(LIMITS)
+    planned = pacer.reserve(1, False, 0.0)
+    assert pacer.confirm(1, False, planned, woke) == pytest.approx(expected_wait)
+
+
+def test_sends_that_woke_late_together_are_spread_out_again() -> None:
+    pacer = Pacer(LIMITS)
+    planned = [(chat, pacer.reserve(chat, False, 0.0)) for chat in range(1, 6)]  # 0, 1/28, ... 4/28
+    # The loop stalled: all five wake at 0.2 s.
+    times = [0.2 + pacer.confirm(chat, False, at, 0.2) for chat, at in planned]
+    assert len(set(times)) == 5
+    assert max_in_window([*times, *(pacer.reserve(c, False, 0.2) + 0.2 for c in range(10, 40))], 1.0) <= 28
+
+
+def test_a_moved_send_keeps_the_chat_interval_from_its_new_time() -> None:
+    pacer = Pacer(LIMITS)
+    planned = pacer.reserve(-5, True, 0.0)
+    moved = 0.5 + pacer.confirm(-5, True, planned, 0.5)
+    assert pacer.ready_at(-5, True, 0.6) == pytest.approx(moved + 1.05)
+    assert pacer._group_log[-5] == [pytest.approx(moved)]
