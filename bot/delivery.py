@@ -191,9 +191,18 @@ class Deliverer:
         self.retry_cap = retry_cap
         self._lock = asyncio.Lock()
         self._last_seconds = -float("inf")
+        self._stopping = False
         # Rows Telegram accepted whose SENT could not be committed (the database failed right then):
         # they are recorded on their next turn instead of being sent again.
         self._unrecorded: dict[int, tuple[int, Story]] = {}
+
+    def stop(self) -> None:
+        """Take no new rows from now on: sends in flight finish and are recorded, the rest stay due.
+
+        Called when the process is told to stop, so a shutdown waits seconds, not the minutes a long queue
+        takes at Telegram's pace; the next start sends the rest.
+        """
+        self._stopping = True
 
     # --- time ---------------------------------------------------------------------------------------
 
@@ -248,7 +257,7 @@ class Deliverer:
     async def _send_due(self, tally: _Tally) -> None:
         previous: list[int] = []
         semaphore = asyncio.Semaphore(self.concurrency)
-        while not self._paused():
+        while not self._stopping and not self._paused():
             now = self.clock()
             entries = await asyncio.to_thread(self._due, now)
             ids = [e.id for e in entries]
@@ -262,6 +271,8 @@ class Deliverer:
         self, entry: OutboxEntry, semaphore: asyncio.Semaphore, stories: dict[int, Story], tally: _Tally
     ) -> None:
         async with semaphore:
+            if self._stopping:
+                return  # left due for the next start
             if self.pacer.paused_until > self._seconds() + self.max_wait:
                 return  # left due; the next drain takes it when the pause is over
             await self._send_guarded(entry, stories, tally)

@@ -182,6 +182,10 @@ class Jobs:
         uow.heartbeats.beat(_FAILURES_SEEN, now)
         return render_report(fresh, daily)
 
+    def stop(self) -> None:
+        """The process is stopping: delivery takes no new rows (what is queued waits for the next start)."""
+        self.deliverer.stop()
+
     async def wait_idle(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for running jobs to finish; False when some were still running."""
         running = [t for t in self.state.running if not t.done() and t is not asyncio.current_task()]

@@ -130,10 +130,21 @@ class Runner:
         every(ticks.deliver, "deliver", jobs.deliver, 1.0)
         every(ticks.digests, "digests", jobs.digests, 5.0)
         every(ticks.maintain, "maintain", jobs.maintain, 30.0)
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # no SIGHUP on Windows
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._reload_from_signal)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # no such signals on Windows
+            loop.add_signal_handler(signal.SIGHUP, self._reload_from_signal)
+            # Our own stop handlers, not python-telegram-bot's: delivery must stop taking rows *before* the
+            # Application waits for running jobs, or a long queue would hold the stop for minutes.
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(stop, self._stop_from_signal, stop)
         log.info("bot started: %d feeds, %d topics; database %s", len(config.feeds), len(config.topics),
                  self.db.url_for_display)
+
+    def _stop_from_signal(self, received: signal.Signals) -> None:
+        log.info("%s received: finishing the work in flight, then stopping", received.name)
+        if self.jobs is not None:
+            self.jobs.stop()
+        self.application.stop_running()
 
     async def _notify_admins(self, text: str) -> None:
         """Send an admin report to ADMIN_CHAT_ID (logged instead when none is set or sending fails)."""
@@ -152,12 +163,13 @@ class Runner:
 
     async def _post_shutdown(self, _application: BotApplication) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            loop = asyncio.get_running_loop()
+            for handled in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(handled)
         await self._stack.aclose()
         log.info("bot stopped")
 
     def run(self) -> None:
         """Serve until SIGINT or SIGTERM."""
-        self.application.run_polling(
-            allowed_updates=Update.ALL_TYPES, stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=True
-        )
+        # stop_signals=None: _post_init installs handlers that first tell the jobs to wind down.
+        self.application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None, close_loop=True)
