@@ -24,6 +24,7 @@ from bot.errors import (
     ChatMoved,
     ChatUnreachable,
     DeliveryError,
+    DeliveryUncertain,
     MessageRejected,
     RetryLater,
     TransientDeliveryError,
@@ -35,14 +36,6 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class DeliveryUncertain(TransientDeliveryError):
-    """The request reached Telegram but no answer came back (a read timeout): it may have been delivered.
-
-    Defined here because bot/errors.py is shared and frozen. A send that ends this way is not repeated,
-    so no one gets an alert twice; an edit is repeated, since editing twice shows the same message.
-    """
 
 
 class Sender(Protocol):

@@ -63,6 +63,14 @@ class TransientDeliveryError(DeliveryError):
     """A network error, timeout or 5xx: worth retrying with backoff."""
 
 
+class DeliveryUncertain(TransientDeliveryError):
+    """The request reached Telegram but no answer came back (a read timeout): it may have been delivered.
+
+    A send that ends this way is not repeated, so no one gets an alert twice; an edit is repeated, since
+    editing twice shows the same message.
+    """
+
+
 class ChatUnreachable(DeliveryError):
     """The bot was blocked, kicked, or the chat does not exist: the chat's subscription is deactivated."""
 

@@ -12,11 +12,11 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.delivery import DeliveryUncertain
 from bot.domain import Action, Chat, ChatKind, ChatSettings, Facts, Source, Story, Urgency
 from bot.errors import (
     ChatMoved,
     ChatUnreachable,
+    DeliveryUncertain,
     MessageRejected,
     RetryLater,
     TransientDeliveryError,

@@ -24,8 +24,6 @@ from telegram import (
     Bot,
     CallbackQuery,
     ChatFullInfo,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
     Update,
@@ -71,6 +69,7 @@ from bot.telegram.format import (
     render_subscription,
     render_topic_picker,
 )
+from bot.telegram.sender import keyboard
 
 log = logging.getLogger(__name__)
 
@@ -93,23 +92,6 @@ class Target:
 
     chat: ChatRef
     label: str | None = None
-
-
-def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
-    """Our Button rows as Telegram's inline keyboard (None for no buttons)."""
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(b.label, callback_data=b.callback_data)
-                if b.callback_data is not None
-                else InlineKeyboardButton(b.label, url=b.url)
-                for b in row
-            ]
-            for row in rows
-        ]
-    )
 
 
 def chat_ref(chat: TgChat | ChatFullInfo) -> ChatRef:

@@ -25,12 +25,12 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.delivery import DeliveryUncertain
 from bot.domain import Chat, Story, Urgency
 from bot.errors import (
     ChatMoved,
     ChatUnreachable,
     DeliveryError,
+    DeliveryUncertain,
     MessageRejected,
     RetryLater,
     TransientDeliveryError,
