@@ -158,11 +158,8 @@ class Jobs:
         states = [s for s in uow.feeds.all() if s.name in configured]
         silent_after = timedelta(days=self.config.defaults.silent_after_days)
         alarms = feed_alarms(states, uow.items.latest_published(), now, silent_after=silent_after)
-        seen_before = uow.heartbeats.last(_FAILURES_SEEN)
-        failures = [
-            f for f in uow.outbox.recent_failures(50)
-            if seen_before is None or (f.sent_at or f.created_at) > seen_before
-        ]
+        # Each failed delivery is told once: those given up since the last report (at most 50 lines of them).
+        failures = uow.outbox.recent_failures(50, since=uow.heartbeats.last(_FAILURES_SEEN))
         alarms += failure_alarms(failures)
         told = {a.key: at for a in alarms if (at := uow.heartbeats.last(_TOLD + a.key)) is not None}
         fresh = due(alarms, told, now)

@@ -176,3 +176,55 @@ def test_a_day_of_ticks_sends_each_alert_once_edits_once_and_digests_once(
         assert uow.heartbeats.last(HEARTBEAT) is not None
     assert counts["pending"] == 0 and counts["failed"] == 0
     assert fake_telegram.internal_errors == []
+
+
+def test_each_failed_delivery_is_reported_to_the_admins_once(
+    database: Database, feed_server: FeedServer, fake_telegram: FakeTelegram
+) -> None:
+    clock = DrivenClock(DAY + timedelta(hours=8))
+    config = config_for(feed_server)
+    feed_server.add("/wire.xml", rss("Wire", [BREAKS]))
+    feed_server.add("/asia.xml", rss("Asia Desk", []))
+    feed_server.add("/broken.xml", rss("Broken", []))
+    blocked = fake_telegram.private_chat(fake_telegram.user(201, "Gone"))
+    later = fake_telegram.private_chat(fake_telegram.user(202, "Later"))
+    fake_telegram.block(blocked)
+    fake_telegram.block(later)
+    with database.unit_of_work() as uow:
+        uow.feeds.sync(config.feeds, clock())
+        uow.chats.ensure(blocked.id, ChatKind.PRIVATE, "Gone", clock() - timedelta(days=1))
+        uow.chats.subscribe(blocked.id, ["nk-repatriation"], clock() - timedelta(days=1))
+    reports: list[str] = []
+
+    async def notify(text: str) -> None:
+        reports.append(text)
+
+    async def run() -> None:
+        limits = FetchLimits(timeout_seconds=2, max_bytes=1 << 20, max_redirects=3)
+        async with Fetcher(limits, concurrency=4) as fetcher, Bot(
+            fake_telegram.token, base_url=fake_telegram.base_url
+        ) as bot:
+            deliverer = Deliverer(database, TelegramSender(bot, {}), clock, sleep=clock.sleep)
+            jobs = Jobs(config, database, Poller(config, database, fetcher, clock, load_gazetteer()), deliverer,
+                        clock, notify_admins=notify)
+            await jobs.poll()
+            await jobs.deliver()
+            await jobs.maintain()
+            clock.now += timedelta(hours=1)
+            await jobs.maintain()  # nothing new: no second line about the same failure
+            # A second reader subscribes, the story grows, and their alert fails too.
+            with database.unit_of_work() as uow:
+                uow.chats.ensure(later.id, ChatKind.PRIVATE, "Later", clock() - timedelta(days=1))
+                uow.chats.subscribe(later.id, ["nk-repatriation"], clock() - timedelta(days=1))
+            feed_server.add("/asia.xml", rss("Asia Desk", [JOINS]))
+            clock.now += timedelta(minutes=15)
+            await jobs.poll()
+            await jobs.deliver()
+            clock.now += timedelta(hours=1)
+            await jobs.maintain()
+
+    asyncio.run(run())
+    told = [line for text in reports for line in text.splitlines() if "failed:" in line]
+    assert len(told) == 2, reports
+    assert "chat 201" in told[0] and "blocked" in told[0].lower()
+    assert "chat 202" in told[1]

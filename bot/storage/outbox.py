@@ -198,14 +198,12 @@ class OutboxRepository:
         )
         return {status.value: int(found.get(status.value, 0)) for status in OutboxStatus}
 
-    def recent_failures(self, limit: int) -> list[OutboxEntry]:
-        """Failed rows, the most recently given up first."""
-        query = (
-            _entries_query()
-            .where(OutboxRow.status == OutboxStatus.FAILED.value)
-            .order_by(OutboxRow.failed_at.desc(), OutboxRow.id.desc())
-            .limit(limit)
-        )
+    def recent_failures(self, limit: int, *, since: datetime | None = None) -> list[OutboxEntry]:
+        """Failed rows, the most recently given up first; only those given up after `since`, when given."""
+        query = _entries_query().where(OutboxRow.status == OutboxStatus.FAILED.value)
+        if since is not None:
+            query = query.where(OutboxRow.failed_at > since)
+        query = query.order_by(OutboxRow.failed_at.desc(), OutboxRow.id.desc()).limit(limit)
         return [_entry(row, chat_id) for row, chat_id in self._session.execute(query)]
 
     # --- helpers ------------------------------------------------------------------------------------
