@@ -72,7 +72,9 @@ class Jobs:
             return
         async with lock:
             task = asyncio.current_task()
-            if task is not None:
+            # A job may run another inside it (poll delivers at once): only the outer one tracks the task.
+            tracked = task is not None and task not in self.state.running
+            if tracked and task is not None:
                 self.state.running.add(task)
             try:
                 await work()
@@ -81,7 +83,7 @@ class Jobs:
             except Exception:
                 log.exception("job %s: failed; the next tick will try again", name)
             finally:
-                if task is not None:
+                if tracked and task is not None:
                     self.state.running.discard(task)
 
     async def poll(self) -> None:

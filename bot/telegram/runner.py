@@ -83,7 +83,8 @@ class Runner:
 
     def reload(self) -> Config:
         """Re-read feeds.yaml and use it from the next tick on; ConfigError (old config kept) when it is bad."""
-        new = load_config(self.settings.config_path)
+        # The file the running config came from: `run --config FILE` keeps reloading FILE.
+        new = load_config(self.config_ref.current.source)
         with self.db.unit_of_work() as uow:
             uow.feeds.sync(new.feeds, self.clock())
         self.config_ref.swap(new)
