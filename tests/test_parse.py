@@ -243,6 +243,31 @@ def test_feedburner_original_link_wins_over_the_redirector() -> None:
     assert parse(body).items[0].link == "https://desk.example/2023/10/relayed"
 
 
+def test_relative_links_resolve_against_each_feeds_own_base() -> None:
+    # feedparser's base URI computation is cached (bot.parse): feeds parsed one after another, and entries
+    # with their own xml:base, must still each resolve against their own base.
+    atom = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Mirror</title>{entries}</feed>"
+    )
+    entry = '<entry{base}><id>{id}</id><title>{title}</title><link href="{href}"/></entry>'
+    body = atom.format(entries="".join([
+        entry.format(base="", id="e1", title="Plain", href="2023/10/one"),
+        entry.format(base=' xml:base="https://archive.example/old/"', id="e2", title="Moved", href="two"),
+        entry.format(base="", id="e3", title="After", href="three"),
+    ])).encode()
+
+    first = parse_feed(body, feed=FEED, fetched=FETCHED, base_url="https://one.example/feeds/atom.xml")
+    second = parse_feed(body, feed=FEED, fetched=FETCHED, base_url="https://two.example/rss/")
+
+    assert [i.link for i in first.items] == [
+        "https://one.example/feeds/2023/10/one", "https://archive.example/old/two", "https://one.example/feeds/three",
+    ]
+    assert [i.link for i in second.items] == [
+        "https://two.example/rss/2023/10/one", "https://archive.example/old/two", "https://two.example/rss/three",
+    ]
+
+
 def test_fetched_must_be_aware() -> None:
     with pytest.raises(ValueError):
         parse(rss(""), fetched=datetime(2024, 3, 1, 12, 0))
