@@ -43,5 +43,8 @@ def setup_logging(level: str, secrets: Sequence[str] = (), stream: TextIO | None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Library warnings (python-telegram-bot's deprecation notices, say) become log records too, so they are
+    # one redacted line like everything else instead of raw text on stderr.
+    logging.captureWarnings(True)
     for name in _CHATTY:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
