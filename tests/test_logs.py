@@ -30,6 +30,7 @@ def test_token_is_redacted_everywhere_and_httpx_request_lines_are_quiet() -> Non
             root.addHandler(handler)
         root.setLevel(saved[1])
         logging.getLogger("httpx").setLevel(saved[2])
+        logging.captureWarnings(False)
     text = out.getvalue()
     assert TOKEN not in text
     assert "HTTP Request" not in text  # httpx's request lines stay below WARNING
