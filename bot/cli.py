@@ -20,10 +20,10 @@ from bot.config import Config, Settings, describe, load_config, load_settings
 from bot.demo import run_demo
 from bot.errors import BotError, ConfigError
 from bot.facts import load_gazetteer
-from bot.fetch import Fetcher, FetchLimits
+from bot.fetch import Fetcher
 from bot.logs import setup_logging
 from bot.operations import export_document, healthcheck, import_document, recent_stories
-from bot.pipeline import CycleReport, FeedOutcome, Poller
+from bot.pipeline import CycleReport, FeedOutcome, Poller, fetch_limits
 from bot.replay import dumps, replay, story_record
 from bot.storage.db import Database, sqlite_url
 
@@ -138,12 +138,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         gazetteer = load_gazetteer()
         with db.unit_of_work() as uow:
             uow.feeds.sync(config.feeds, utc_now())
-        limits = FetchLimits(
-            timeout_seconds=config.defaults.timeout_seconds,
-            max_bytes=config.defaults.max_body_bytes,
-            max_redirects=config.defaults.max_redirects,
-            user_agent=settings.user_agent,
-        )
+        limits = fetch_limits(config, settings.user_agent)
 
         async def cycle() -> CycleReport:
             async with Fetcher(limits, concurrency=config.defaults.concurrency) as fetcher:

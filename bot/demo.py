@@ -30,8 +30,8 @@ from bot.config import Config, parse_config
 from bot.domain import ChatKind, OutboxKind, Story
 from bot.errors import BotError
 from bot.facts import load_gazetteer
-from bot.fetch import Fetcher, FetchLimits
-from bot.pipeline import CycleReport, Poller
+from bot.fetch import Fetcher
+from bot.pipeline import CycleReport, Poller, fetch_limits
 from bot.storage.db import Database, sqlite_url
 from bot.telegram.format import Button, Rendered, clean, render_action_card, render_alert, render_sources
 
@@ -265,13 +265,7 @@ def _open_database(db_path: Path | None, scratch: Path) -> Database:
 
 
 async def _poll(config: Config, db: Database, clock: Clock, user_agent: str) -> CycleReport:
-    limits = FetchLimits(
-        timeout_seconds=config.defaults.timeout_seconds,
-        max_bytes=config.defaults.max_body_bytes,
-        max_redirects=config.defaults.max_redirects,
-        user_agent=user_agent,
-    )
-    async with Fetcher(limits, concurrency=config.defaults.concurrency) as fetcher:
+    async with Fetcher(fetch_limits(config, user_agent), concurrency=config.defaults.concurrency) as fetcher:
         poller = Poller(config, db, fetcher, clock, load_gazetteer())
         return await poller.run_cycle()
 

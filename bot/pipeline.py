@@ -14,7 +14,7 @@ from bot.domain import Feed, FeedState, Item, ParsedFeed
 from bot.errors import FeedError, FeedGone
 from bot.extract import main_text
 from bot.facts import Gazetteer
-from bot.fetch import Fetched, Fetcher
+from bot.fetch import Fetched, Fetcher, FetchLimits
 from bot.match import CompiledTopic, compile_topics, match_item
 from bot.parse import normalize_title, parse_feed
 from bot.schedule import next_check_after_failure, next_check_after_success
@@ -134,6 +134,16 @@ def find_original(uow: UnitOfWork, item: Item, feed: Feed, config: Config, title
     """The link of the stored item `item` repeats (same GUID in the feed, same link, same outlet title), or None."""
     since = item.published - timedelta(days=config.defaults.dedupe_window_days)
     return uow.items.find_duplicate(item, feed_name=feed.name, title_key=title_key, since=since)
+
+
+def fetch_limits(config: Config, user_agent: str) -> FetchLimits:
+    """The fetcher's limits from feeds.yaml's defaults, with the User-Agent from the environment."""
+    return FetchLimits(
+        timeout_seconds=config.defaults.timeout_seconds,
+        max_bytes=config.defaults.max_body_bytes,
+        max_redirects=config.defaults.max_redirects,
+        user_agent=user_agent,
+    )
 
 
 def story_rules(config: Config, gazetteer: Gazetteer) -> StoryRules:

@@ -26,6 +26,7 @@ from bot.services import (
     FAILING_AFTER,
     ConfigRef,
     InputError,
+    Services,
     change_settings,
     feed_health,
     last_poll,
@@ -265,9 +266,8 @@ def run_bot(
         telegram_api_url=server.base_url,
         admin_ids=admins,
     )
-    app = build_application(
-        settings, room.config_ref, room.db, clock=room.clock, reload=lambda: load_config(room.config_path)
-    )
+    services = Services(room.config_ref, room.db, room.clock, lambda: load_config(room.config_path))
+    app = build_application(settings, services)
 
     async def main() -> None:
         async with app:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat
@@ -17,11 +17,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import Config, Settings
+from bot.config import Settings
 from bot.errors import ConfigError
-from bot.pipeline import Clock
-from bot.services import ConfigRef, Services
-from bot.storage.db import Database
+from bot.services import Services
 from bot.telegram.format import ADMIN_COMMANDS, COMMANDS
 from bot.telegram.handlers import Handlers
 
@@ -42,10 +40,8 @@ def file_url(api_url: str) -> str:
     return base + "/file/bot"
 
 
-def build_application(
-    settings: Settings, config_ref: ConfigRef, db: Database, *, clock: Clock, reload: Callable[[], Config]
-) -> BotApplication:
-    """An Application for settings.telegram_token at settings.telegram_api_url, with every handler installed.
+def build_application(settings: Settings, services: Services) -> BotApplication:
+    """An Application for settings.telegram_token at settings.telegram_api_url, its handlers over `services`.
 
     ConfigError when no token is set. setMyCommands runs at start-up through post_init (run_polling);
     callers driving the Application themselves call `register_commands`.
@@ -67,7 +63,7 @@ def build_application(
         .post_init(post_init)
         .build()
     )
-    install(application, Handlers(Services(config_ref, db, clock, reload), settings.admin_ids))
+    install(application, Handlers(services, settings.admin_ids))
     return application
 
 

@@ -20,12 +20,11 @@ from telegram.ext import ContextTypes
 
 from bot.config import Config, Settings, load_config
 from bot.delivery import Deliverer
-from bot.errors import ConfigError
 from bot.facts import Gazetteer
-from bot.fetch import Fetcher, FetchLimits
+from bot.fetch import Fetcher
 from bot.jobs import Jobs
-from bot.pipeline import Clock, Poller
-from bot.services import ConfigRef
+from bot.pipeline import Clock, Poller, fetch_limits
+from bot.services import ConfigRef, Services
 from bot.storage.db import Database
 from bot.telegram.app import BotApplication, build_application, register_commands
 from bot.telegram.sender import TelegramSender
@@ -43,16 +42,6 @@ class Ticks:
     heartbeat: float = 30.0
     maintain: float = 3600.0
     stop_grace: float = 20.0  # how long a stop waits for running jobs before closing anyway
-
-
-def limits_for(config: Config, settings: Settings) -> FetchLimits:
-    """The fetcher's limits from feeds.yaml defaults and the User-Agent from the environment."""
-    return FetchLimits(
-        timeout_seconds=config.defaults.timeout_seconds,
-        max_bytes=config.defaults.max_body_bytes,
-        max_redirects=config.defaults.max_redirects,
-        user_agent=settings.user_agent,
-    )
 
 
 class Runner:
@@ -74,37 +63,35 @@ class Runner:
         self._stack = contextlib.AsyncExitStack()
         with db.unit_of_work() as uow:
             uow.feeds.sync(config.feeds, clock())
-        self.application: BotApplication = build_application(
-            settings, self.config_ref, db, clock=clock, reload=self.reload
-        )
+        # /reload and SIGHUP both go through Services.reload: it syncs the feeds and swaps the config;
+        # self._load adds what only the running bot has (the jobs' poller, the sender's topic names).
+        self.services = Services(self.config_ref, db, clock, self._load)
+        self.application: BotApplication = build_application(settings, self.services)
         self.application.post_init = self._post_init
         self.application.post_stop = self._post_stop
         self.application.post_shutdown = self._post_shutdown
 
-    def reload(self) -> Config:
-        """Re-read feeds.yaml and use it from the next tick on; ConfigError (old config kept) when it is bad."""
+    def _load(self) -> Config:
+        """Read feeds.yaml again and point the jobs and the sender at it (ConfigError when it is bad)."""
         # The file the running config came from: `run --config FILE` keeps reloading FILE.
         new = load_config(self.config_ref.current.source)
-        with self.db.unit_of_work() as uow:
-            uow.feeds.sync(new.feeds, self.clock())
-        self.config_ref.swap(new)
         self.topic_names.clear()
         self.topic_names.update({t.id: t.name for t in new.topics})
         if self.jobs is not None and self._fetcher is not None:
             self.jobs.replace_config(new, Poller(new, self.db, self._fetcher, self.clock, self.gazetteer))
-        log.info("config: %s reloaded: %d topics, %d feeds", new.source, len(new.topics), len(new.feeds))
         return new
 
     def _reload_from_signal(self) -> None:
-        try:
-            self.reload()
-        except ConfigError as error:
-            log.error("config: reload on SIGHUP refused, keeping the old one: %s", "; ".join(error.problems))
+        result = self.services.reload()
+        if result.ok:
+            log.info("config: %s reloaded on SIGHUP: %d topics, %d feeds", result.source, result.topics, result.feeds)
+        else:
+            log.error("config: reload on SIGHUP refused, keeping the old one: %s", "; ".join(result.problems))
 
     async def _post_init(self, application: BotApplication) -> None:
         config = self.config_ref.current
         self._fetcher = await self._stack.enter_async_context(
-            Fetcher(limits_for(config, self.settings), concurrency=config.defaults.concurrency)
+            Fetcher(fetch_limits(config, self.settings.user_agent), concurrency=config.defaults.concurrency)
         )
         sender = TelegramSender(application.bot, self.topic_names)
         self.jobs = Jobs(
