@@ -1,7 +1,6 @@
 """Polling at scale: the real Poller and Fetcher over many local feeds, against feedparser alone.
 
     .venv/bin/python bench/poll_scale.py [--feeds 2000] [--items 30] [--concurrency N] [--profile CYCLE]
-                                         [--patch-pipeline lookup|bulk] [--fake-sniffio] [--sync-normal]
                                          [--keep DIR]
 
 A feed server runs in a child process on 127.0.0.1 (a ThreadingHTTPServer speaking HTTP/1.1 with
@@ -21,9 +20,6 @@ its memory is not counted in this process's peak). Printed: wall times, the rati
 (target <= 2) and steady/first (target <= 0.1), and this process's peak RSS (target < 300 MB).
 
 --profile first|steady|unchanged writes a cProfile of that cycle (sorted by cumulative time) to stdout.
---patch-pipeline, --fake-sniffio and --sync-normal apply, in this process only, the changes recommended
-in the report (see _patch_pipeline, _fake_sniffio, _sync_normal): measurement aids, never used by the bot
-or its tests.
 """
 
 from __future__ import annotations
@@ -313,132 +309,12 @@ def _profile_workers(poller: Poller, into: list[cProfile.Profile]) -> None:
         setattr(poller, name, profiled)
 
 
-def _sync_normal(db: Database) -> None:
-    """PRAGMA synchronous=NORMAL on every new connection of `db` (measurement only).
-
-    In WAL mode NORMAL skips the fsync at each commit; a crash of the bot loses nothing, a power cut may
-    lose the last commits (polled again next cycle), and the file is never corrupted (SQLite's WAL notes).
-    """
-    from sqlalchemy import event
-
-    def on_connect(connection: Any, _record: Any) -> None:
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    event.listen(db._engine, "connect", on_connect)
-
-
-def _fake_sniffio() -> None:
-    """Stand in for the sniffio package, in this process only.
-
-    httpcore 1.0.9 runs `import sniffio` on every lock and event it makes (several per request); anyio 4.16
-    no longer depends on sniffio, so without it each of those imports searches sys.path and fails. A module
-    answering 'asyncio' costs what sniffio itself would, which shows what installing sniffio is worth.
-    """
-    import types
-
-    module = types.ModuleType("sniffio")
-    module.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
-    sys.modules["sniffio"] = module
-
-
-def _patch_pipeline(level: str) -> str:
-    """Apply the recommended store change to bot.pipeline in this process only; returns what was applied.
-
-    `lookup`: ingest_items asks the database once per feed which of the batch's guids, links and title
-    keys are already stored (three IN queries), and runs the exact per-item find_original only for an item
-    one of those sets (or an earlier item of the same batch) names. New items, nearly all of them, cost no
-    lookup. `bulk`: in addition, items that match no topic (stored only as dedupe keys, no story) are
-    inserted with one executemany INSERT ... RETURNING instead of one ORM flush each. Both would be a
-    repository method (ItemRepository.known_keys, .add_many) plus this loop in bot/pipeline.py.
-    """
-    from sqlalchemy import insert, select
-
-    from bot import pipeline
-    from bot.match import match_item
-    from bot.parse import normalize_title
-    from bot.storage.models import FeedRow, ItemRow
-    from bot.stories import assign_story
-
-    find_original = pipeline.find_original
-    IngestedItem = pipeline.IngestedItem
-
-    def ingest_items(
-        uow: Any, items: Any, feed: Feed, topics: Any, config: Config, rules: Any, now: datetime
-    ) -> list[Any]:
-        session = uow.session
-        keys = [normalize_title(item.title) for item in items]
-        feed_id = session.scalar(select(FeedRow.id).where(FeedRow.name == feed.name))
-        guids = set(session.scalars(
-            select(ItemRow.guid).where(ItemRow.feed_id == feed_id, ItemRow.guid.in_({i.guid for i in items}))
-        ))
-        links = set(session.scalars(select(ItemRow.link).where(ItemRow.link.in_({i.link for i in items if i.link}))))
-        titles = set(session.scalars(
-            select(ItemRow.title_key).where(ItemRow.outlet == feed.outlet, ItemRow.title_key.in_(set(keys) - {""}))
-        ))
-        results: list[Any] = []
-        pending: list[tuple[int, dict[str, Any]]] = []  # (index in results, row) for the bulk insert
-        for item, key in zip(items, keys, strict=True):
-            matched = match_item(topics, item, feed)
-            named = item.guid in guids or (item.link and item.link in links) or (key and key in titles)
-            original = find_original(uow, item, feed, config, key) if named else None
-            if original is None and named and pending:
-                # An earlier item of this batch, not yet inserted, may be the original: store it now.
-                _flush_pending(session, pending, results, items)
-                original = find_original(uow, item, feed, config, key)
-            if original is not None:
-                results.append(IngestedItem(item, matched, original, None, uow.stories.story_of_link(original)))
-                continue
-            guids.add(item.guid)
-            links.add(item.link)
-            titles.add(key)
-            if not matched and level == "bulk":
-                pending.append((len(results), _item_row(item, key, feed_id)))
-                results.append(None)
-                continue
-            stored = item if matched else replace(item, summary="", content="")
-            item_id = uow.items.add(stored, title_key=key, topics=matched)
-            if not matched:
-                results.append(IngestedItem(item, matched, None, item_id))
-                continue
-            change = assign_story(uow, item_id, item, matched, rules, now)
-            results.append(IngestedItem(item, matched, None, item_id, change.story_id, change.created))
-        _flush_pending(session, pending, results, items)
-        return results
-
-    def _item_row(item: Any, key: str, feed_id: int | None) -> dict[str, Any]:
-        return {
-            "feed_id": feed_id, "outlet": item.outlet, "guid": item.guid, "link": item.link, "title": item.title,
-            "title_key": key, "summary": "", "content": "", "language": item.language,
-            "published_at": item.published, "fetched_at": item.fetched,
-            "published_estimated": item.published_estimated, "story_id": None,
-        }
-
-    def _flush_pending(session: Any, pending: list[tuple[int, dict[str, Any]]], results: list[Any], items: Any) -> None:
-        """Insert the pending rows at once; their results (placeholders so far) get the new ids."""
-        if not pending:
-            return
-        statement = insert(ItemRow).returning(ItemRow.id, sort_by_parameter_order=True)
-        ids = session.scalars(statement, [values for _, values in pending]).all()
-        for (index, _), item_id in zip(pending, ids, strict=True):
-            results[index] = IngestedItem(items[index], (), None, item_id)
-        pending.clear()
-
-    pipeline.ingest_items = ingest_items
-    return {"lookup": "one dedupe lookup per feed (3 IN queries) instead of 3 queries per item",
-            "bulk": "dedupe lookup per feed + one INSERT for all off-topic new items"}[level]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--items", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=None, help="default: feeds.yaml's (defaults.concurrency)")
     parser.add_argument("--profile", choices=("first", "steady", "unchanged"))
-    parser.add_argument("--patch-pipeline", choices=("lookup", "bulk"))
-    parser.add_argument("--fake-sniffio", action="store_true", help="measure as if sniffio were installed")
-    parser.add_argument("--sync-normal", action="store_true", help="SQLite PRAGMA synchronous=NORMAL (WAL)")
     parser.add_argument("--keep", type=Path, help="keep the SQLite file in this folder")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
@@ -450,9 +326,6 @@ def main(argv: list[str] | None = None) -> int:
         floor(args.feeds, args.items)
         return 0
 
-    patched = _patch_pipeline(args.patch_pipeline) if args.patch_pipeline else None
-    if args.fake_sniffio:
-        _fake_sniffio()
     size = ["--feeds", str(args.feeds), "--items", str(args.items)]
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", *size], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -460,14 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
-        return _bench(args, port, patched)
+        return _bench(args, port)
     finally:
         assert server.stdin is not None
         server.stdin.close()
         server.wait(timeout=10)
 
 
-def _bench(args: argparse.Namespace, port: int, patched: str | None) -> int:
+def _bench(args: argparse.Namespace, port: int) -> int:
     config = bench_config(port, args.feeds)
     concurrency = args.concurrency or config.defaults.concurrency
     limits = FetchLimits(
@@ -478,16 +351,12 @@ def _bench(args: argparse.Namespace, port: int, patched: str | None) -> int:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="poll-scale-"))
     folder.mkdir(parents=True, exist_ok=True)
     db = Database(sqlite_url(folder / "bench.sqlite3"))
-    if args.sync_normal:
-        _sync_normal(db)
     db.upgrade()
     clock = Clock(START)
     with db.unit_of_work() as uow:
         uow.feeds.sync(config.feeds, clock())
     poller = Poller(config, db, Fetcher(limits), clock, load_gazetteer())
     print(f"{args.feeds} feeds x {args.items} items, fetch concurrency {concurrency}, server 127.0.0.1:{port}")
-    if patched:
-        print(f"pipeline patched in this process: {patched}")
 
     times: dict[str, float] = {}
     cpu_times: dict[str, float] = {}
