@@ -77,7 +77,8 @@ def stack(vectors: Sequence[Vector]) -> npt.NDArray[np.float32]:
     """Vectors as the rows of one matrix (zero rows when there are none)."""
     if not vectors:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    return np.vstack(vectors).astype(np.float32, copy=False)
+    matrix: npt.NDArray[np.float32] = np.vstack(vectors).astype(np.float32, copy=False)
+    return matrix
 
 
 def similarities(matrix: npt.NDArray[np.float32], vector: Vector) -> npt.NDArray[np.float32]:
