@@ -52,7 +52,8 @@ class Embedder:
         for row, text in enumerate(texts):
             if not text.strip():
                 vectors[row] = 0.0
-        return vectors
+        unit: npt.NDArray[np.float32] = vectors
+        return unit
 
 
 @functools.cache
