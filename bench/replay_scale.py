@@ -49,7 +49,7 @@ from bot.pipeline import story_rules  # noqa: E402
 from bot.replay import dumps, replay  # noqa: E402
 from bot.storage.db import Database, sqlite_url  # noqa: E402
 from bot.storage.stories import StoryContent  # noqa: E402
-from bot.stories import StoryRules, assign_story  # noqa: E402
+from bot.stories.step import StoryRules, assign_story  # noqa: E402
 
 CONFIG = ROOT / "feeds.yaml"
 TOPIC = "nk-repatriation"

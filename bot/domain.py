@@ -102,6 +102,25 @@ class Facts:
 
 
 @dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the story step reads of one report, computed once at ingest and stored (bot.stories.analyse).
+
+    `text` is the clean text (clutter and captions removed, one paragraph per line); facts, entities and
+    counts come from it only. `vector` is the report's sentence vector as stored bytes (bot.stories.similarity).
+    `version` names the gazetteer and model that made it: another version is re-analysed when next read.
+    """
+
+    language: str
+    text: str
+    facts: Facts
+    entities: frozenset[str]
+    numbers: frozenset[int]
+    places: frozenset[str]
+    vector: bytes
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
 class ActionRule:
     """An advocacy action from feeds.yaml; `text` has {count} {places} {date} {reporters} placeholders."""
 

@@ -20,7 +20,7 @@ from bot.parse import normalize_title, parse_feed
 from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
 from bot.storage.unit_of_work import UnitOfWork
-from bot.stories import StoryRules, assign_story
+from bot.stories.step import StoryRules, assign_story
 
 log = logging.getLogger(__name__)
 

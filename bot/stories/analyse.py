@@ -1,0 +1,95 @@
+"""Analyse each matched report once, at ingest: clean text, language, facts and its sentence vector."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from bot.domain import Analysis, Item
+from bot.facts import Gazetteer, extract_facts, extract_numbers, find_entities_and_pinpoints
+from bot.language import guess_language
+from bot.stories.similarity import MODEL_VERSION, Embedder, to_bytes
+from bot.summarize import split_sentences, strip_clutter
+
+# The vector reads the title and the teaser's first sentences: what every feed gives (a news-search feed
+# gives only the title). A whole article would drown the event in background paragraphs.
+VECTOR_SENTENCES = 2
+VECTOR_CHARS = 320
+# News-search feeds title an item "Headline - Outlet": the outlet's name says nothing about the event.
+_OUTLET_SUFFIX = re.compile(r"\s+[-–—|]\s+([^-–—|]{2,60})$")
+_OUTLET_SUFFIX_WORDS = 6
+
+
+def analysis_version(gazetteer: Gazetteer) -> str:
+    """The version stored with each analysis: the model's and the gazetteer's; a change re-analyses lazily."""
+    return f"{MODEL_VERSION}+g{gazetteer_fingerprint(gazetteer)}"
+
+
+def gazetteer_fingerprint(gazetteer: Gazetteer) -> str:
+    """A short hash of the gazetteer's entries, so an edited gazetteer makes stored facts stale."""
+    names = sorted(f"{e.name}|{e.kind}|{'|'.join(sorted(e.aliases))}" for e in gazetteer.entries)
+    return hashlib.blake2b("\n".join(names).encode(), digest_size=6).hexdigest()
+
+
+def clean_text(item: Item) -> str:
+    """The report's text without page clutter or captions: the title, then one paragraph per line."""
+    title = event_title(item)
+    body = [strip_clutter(part) for part in (item.summary, item.content) if part]
+    lines = [title]
+    for part in body:
+        for line in part.splitlines():
+            if line and line not in lines and line != item.title:
+                lines.append(line)
+    return "\n".join(line for line in lines if line)
+
+
+def event_title(item: Item) -> str:
+    """The title without a trailing " - Outlet" when the title names the outlet (news-search feeds)."""
+    found = _OUTLET_SUFFIX.search(item.title)
+    if found is None:
+        return item.title
+    suffix = found.group(1).strip()
+    outlet_named = suffix.casefold() in (item.outlet.casefold(), item.feed.casefold())
+    # A feed with no description is a news-search feed: its titles end in the source outlet's name.
+    bare = not item.summary.strip() or item.summary.strip().startswith(item.title[: found.start()].strip())
+    if outlet_named or (bare and len(suffix.split()) <= _OUTLET_SUFFIX_WORDS):
+        return item.title[: found.start()].strip()
+    return item.title
+
+
+def vector_text(text: str, language: str) -> str:
+    """What the sentence vector reads: the title line and the first sentences after it, bounded."""
+    title, _, rest = text.partition("\n")
+    sentences = split_sentences(rest, language)[:VECTOR_SENTENCES] if rest else []
+    return " ".join([title, *sentences])[:VECTOR_CHARS]
+
+
+def analyse(items: Sequence[Item], gazetteer: Gazetteer, embedder: Embedder) -> list[Analysis]:
+    """One analysis per item, in order; the vectors are made in one batch."""
+    texts = [clean_text(item) for item in items]
+    languages = [_language(item, text) for item, text in zip(items, texts, strict=True)]
+    vectors = embedder.embed([vector_text(t, lang) for t, lang in zip(texts, languages, strict=True)])
+    version = analysis_version(gazetteer)
+    out: list[Analysis] = []
+    for item, text, language, vector in zip(items, texts, languages, vectors, strict=True):
+        entities, places = find_entities_and_pinpoints(text, gazetteer)
+        out.append(
+            Analysis(
+                language=language,
+                text=text,
+                facts=extract_facts(text, language, item.published, gazetteer),
+                entities=entities,
+                numbers=extract_numbers(text, language),
+                places=places,
+                vector=to_bytes(vector),
+                version=version,
+            )
+        )
+    return out
+
+
+def _language(item: Item, text: str) -> str:
+    """The feed's declared language, or the one the text is written in when the feed declares none."""
+    base = item.language.split("-")[0].lower()
+    return base if base and base != "und" else guess_language(text)
