@@ -298,13 +298,13 @@ class ItemRepository:
         when `item` has none, or when another stored item already has `item`'s link.
         """
         row = self._session.get_one(ItemRow, item_id)
-        link = item.link or None
-        if link and link != row.link and self._session.scalar(select(exists().where(ItemRow.link == link))):
-            link = row.link
+        link = item.link or row.link
+        if link != row.link and self._session.scalar(select(exists().where(ItemRow.link == link))):
+            link = row.link  # the unique key allows the link to one stored item only
         values = _row_values(item, title_key, self._feed_id(item.feed))
         try:
             with self._session.begin_nested():
-                for name, value in {**values, "link": link or row.link}.items():
+                for name, value in {**values, "link": link}.items():
                     setattr(row, name, value)
                 self._session.add_all(ItemTopicRow(item_id=item_id, topic=t) for t in sorted(set(topics)))
                 self._session.flush()
@@ -324,11 +324,7 @@ class ItemRepository:
         ItemRejected when the database refuses it; the transaction goes on without it (a savepoint), so one
         bad item never takes its feed's other items down with it.
         """
-        try:
-            feed_id = self._feed_id(item.feed)
-        except KeyError:
-            raise KeyError(f"feed {item.feed!r} of item {item.link} is not in the database") from None
-        row = ItemRow(**_row_values(item, title_key, feed_id), story_id=None)
+        row = ItemRow(**_row_values(item, title_key, self._feed_id(item.feed)), story_id=None)
         try:
             with self._session.begin_nested():
                 self._session.add(row)
@@ -356,7 +352,7 @@ class ItemRepository:
             with self._session.begin_nested():
                 return list(self._session.scalars(statement, rows).all())
         except SQLAlchemyError:
-            pass
+            pass  # rolled back to the savepoint; the loop below finds which rows were refused
         results: list[int | ItemRejected] = []
         for row in rows:
             try:
@@ -483,11 +479,8 @@ def _same_entry(link: str, title_key: str) -> ColumnElement[bool]:
     articles gives each a new link and title. A key one side lacks proves nothing either way. In SQL, so a
     feed with one guid for thousands of stored articles costs one indexed lookup, not a scan in Python.
     """
-    link_differs = ItemRow.link.is_not(None) & (ItemRow.link != link) if link else false()
-    title_differs = (ItemRow.title_key != "") & (ItemRow.title_key != title_key) if title_key else false()
+    link_same = ItemRow.link == link if link else false()
+    title_same = ItemRow.title_key == title_key if title_key else false()
     link_known = ItemRow.link.is_not(None) if link else false()
     title_known = ItemRow.title_key != "" if title_key else false()
-    # Different when some key is comparable and each comparable key differs.
-    comparable = or_(link_known, title_known)
-    all_differ = and_(or_(link_differs, ~link_known), or_(title_differs, ~title_known))
-    return ~and_(comparable, all_differ)
+    return or_(link_same, title_same, and_(~link_known, ~title_known))
