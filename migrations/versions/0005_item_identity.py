@@ -30,7 +30,8 @@ def upgrade() -> None:
         batch.alter_column("link", existing_type=sa.Text(), nullable=True)
         batch.drop_constraint("uq_items_feed_id_guid", type_="unique")
         batch.create_index("ix_items_feed_id_guid", ["feed_id", "guid"])
-    op.execute("UPDATE items SET link = NULL WHERE link = ''")
+    # '' was the old "no link"; the stand-ins are what a downgrade of this revision gave linkless items.
+    op.execute("UPDATE items SET link = NULL WHERE link = '' OR link LIKE 'urn:advocacy-bot:no-link:%'")
 
 
 def downgrade() -> None:
