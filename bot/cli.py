@@ -154,6 +154,11 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print()
     print(format_table(report))
+    if report.failed == len(report.outcomes):
+        # Nothing was polled at all: a script or a cron job must see that as a failure.
+        print(f"error: every feed polled failed ({report.failed} of {len(report.outcomes)}); see the table above",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -22,9 +22,13 @@ from bot.errors import FeedError
 # Caps on stored text, so a hostile or broken feed cannot bloat the database.
 MAX_TITLE_CHARS = 1_000
 MAX_TEXT_CHARS = 20_000
-# A longer guid is replaced by its hash; a longer link is dropped (a cut URL would be a wrong one).
-MAX_GUID_CHARS = 1_000
-MAX_URL_CHARS = 4_000
+# A longer guid is replaced by its hash; a longer link is dropped (a cut URL would be a wrong one), and the
+# item is then known by its guid. Counted in UTF-8 bytes, as database indexes count them: PostgreSQL refuses
+# a B-tree entry over 2,704 bytes, and items.link (unique), items.guid and items.title_key are indexed.
+MAX_GUID_BYTES = 1_000
+MAX_URL_BYTES = 2_000
+# Title keys are cut to this many characters (at most 4 bytes each, so under the index limit with the outlet).
+MAX_TITLE_KEY_CHARS = 300
 MAX_DETAIL_CHARS = 160
 
 # Dates outside [EARLIEST_PUBLISHED, fetched + FUTURE_SLACK] are feed bugs (epoch 0, year 2099, a
@@ -44,6 +48,7 @@ _TRACKING_PARAMS = frozenset(
     }
 )  # fmt: skip
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]\s*|\t")
 
 # Feed languages whose legacy multi-byte encodings we try when a body is not UTF-8 and declares
@@ -161,7 +166,8 @@ def normalize_title(title: str) -> str:
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", title).casefold())
     text = text.translate(_APOSTROPHES)
     folded = "".join(" " if unicodedata.category(ch)[0] in "PSZC" else ch for ch in text)
-    return " ".join(folded.split())
+    # Cut so the key fits the database index on (outlet, title_key); titles that long are not headlines.
+    return " ".join(folded.split())[:MAX_TITLE_KEY_CHARS].rstrip()
 
 
 # --- decoding and defusing -------------------------------------------------------------------------
@@ -296,9 +302,10 @@ def _item(entry: Any, *, feed: Feed, fetched: datetime) -> Item | None:
     title = _cap(_detail_text(entry, "title"), MAX_TITLE_CHARS)
     summary = _cap(_detail_text(entry, "summary"), MAX_TEXT_CHARS)
     # Feeds relayed by FeedBurner link to a redirector and name the article in origLink.
-    link = _http_url(canonical_url(str(entry.get("feedburner_origlink") or "")))
-    link = link or _http_url(canonical_url(str(entry.get("link") or "")))
-    if not (title or link or summary):
+    full_link = _http_url(canonical_url(str(entry.get("feedburner_origlink") or "")))
+    full_link = full_link or _http_url(canonical_url(str(entry.get("link") or "")))
+    link = full_link if _utf8_length(full_link) <= MAX_URL_BYTES else ""
+    if not (title or full_link or summary):
         return None
     content = _cap(_content_text(entry), MAX_TEXT_CHARS)
     # dict.get: feedparser's own get() maps a missing 'updated' to 'published', with a warning.
@@ -307,7 +314,8 @@ def _item(entry: Any, *, feed: Feed, fetched: datetime) -> Item | None:
     return Item(
         feed=feed.name,
         outlet=feed.outlet,
-        guid=_guid(str(entry.get("id") or ""), link, title, raw_date),
+        # The guid falls back on the link even when it is too long to keep: it still names the entry.
+        guid=_guid(str(entry.get("id") or ""), full_link, title, raw_date),
         link=link,
         title=title,
         summary=summary,
@@ -325,9 +333,14 @@ def _guid(entry_id: str, link: str, title: str, raw_date: str) -> str:
     guid = entry_id.strip() or link
     if not guid:
         guid = f"{title}\n{raw_date}"
-    elif len(guid) <= MAX_GUID_CHARS:
+    elif _utf8_length(guid) <= MAX_GUID_BYTES and "\x00" not in guid:
         return guid
+    # Hashed: too long for an index, a title-and-date stand-in, or a NUL that PostgreSQL text cannot hold.
     return "sha256:" + hashlib.sha256(guid.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _published(entry: Any, fetched: datetime) -> tuple[datetime, bool]:
@@ -441,8 +454,10 @@ def _netloc(netloc: str, scheme: str) -> str:
 
 
 def _http_url(url: str) -> str:
-    """`url` when it is an absolute http(s) URL of sane length, else '' (javascript:, mailto:...)."""
-    if len(url) > MAX_URL_CHARS:
+    """`url` when it is an absolute http(s) URL without control characters, else '' (javascript:, mailto:...).
+
+    Control characters are never part of a URL (RFC 3986), and a NUL would be refused by PostgreSQL."""
+    if _URL_CONTROL.search(url):
         return ""
     try:
         parts = urlsplit(url)

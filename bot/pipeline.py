@@ -19,6 +19,7 @@ from bot.match import CompiledTopic, compile_topics, match_item
 from bot.parse import normalize_title, parse_feed
 from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
+from bot.storage.repositories import ItemRejected, Original
 from bot.storage.unit_of_work import UnitOfWork
 from bot.stories.step import StoryRules, assign_story
 
@@ -38,7 +39,8 @@ DUE_SLACK = timedelta(seconds=1)
 
 @dataclass(frozen=True, slots=True)
 class IngestedItem:
-    """What became of one parsed item: its topics, and the stored item it repeats (if any)."""
+    """What became of one parsed item: its topics, the stored item it repeats (if any: its link, or its guid
+    when it has none) and why it counts as a repeat, or why the database refused it (`error`)."""
 
     item: Item
     topics: tuple[str, ...]
@@ -46,6 +48,8 @@ class IngestedItem:
     item_id: int | None
     story_id: int | None = None
     story_created: bool = False
+    duplicate_reason: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,9 @@ def ingest_items(
 
     The stored dedupe keys of the whole batch are read at once: only an item one of them names gets the exact
     per-item check. Items that match no topic are inserted together at the end (or earlier, when a later item
-    of the batch might repeat one of them).
+    of the batch might repeat one of them). A repeat that matches a topic when its stored original did not
+    replaces it and goes on to the story step: dedupe never hides an on-topic report. An item the database
+    refuses is left out (with its reason) and the others are stored.
     """
     keys = [normalize_title(item.title) for item in items]
     known = uow.items.known_keys(
@@ -99,8 +105,11 @@ def ingest_items(
 
     def flush() -> None:
         ids = uow.items.add_many([(replace(item, summary="", content=""), key) for _, item, key in pending])
-        for (index, item, _), item_id in zip(pending, ids, strict=True):
-            results[index] = IngestedItem(item, (), None, item_id)
+        for (index, item, _), stored in zip(pending, ids, strict=True):
+            if isinstance(stored, ItemRejected):
+                results[index] = _rejected(feed, item, (), stored)
+            else:
+                results[index] = IngestedItem(item, (), None, stored)
         pending.clear()
 
     for item, key in zip(items, keys, strict=True):
@@ -109,8 +118,8 @@ def ingest_items(
         if named and pending:
             flush()  # the item it repeats may be one of the batch's, still waiting to be inserted
         original = find_original(uow, item, feed, config, key) if named else None
-        if original is not None:
-            results.append(IngestedItem(item, matched, original, None, uow.stories.story_of_link(original)))
+        if original is not None and not (matched and not original.on_topic):
+            results.append(_duplicate(feed, item, matched, original))
             continue
         guids.add(item.guid)
         links.add(item.link)
@@ -120,7 +129,15 @@ def ingest_items(
             pending.append((len(results), item, key))
             results.append(None)
             continue
-        item_id = uow.items.add(item, title_key=key, topics=matched)
+        try:
+            if original is None:
+                item_id = uow.items.add(item, title_key=key, topics=matched)
+            else:
+                # Its stored copy matched nothing (a teaser, an earlier version) and was kept without text.
+                item_id = uow.items.upgrade(original.id, item, title_key=key, topics=matched)
+        except ItemRejected as exc:
+            results.append(_rejected(feed, item, matched, exc))
+            continue
         change = assign_story(uow, item_id, item, matched, rules, now)
         if change.created or change.changed:
             # The outbox rows go in with the story, in this transaction: a story is never stored unannounced.
@@ -130,10 +147,23 @@ def ingest_items(
     return [r for r in results if r is not None]
 
 
-def find_original(uow: UnitOfWork, item: Item, feed: Feed, config: Config, title_key: str) -> str | None:
-    """The link of the stored item `item` repeats (same GUID in the feed, same link, same outlet title), or None."""
+def find_original(uow: UnitOfWork, item: Item, feed: Feed, config: Config, title_key: str) -> Original | None:
+    """The stored item `item` repeats (same GUID in the feed, same link, same outlet title), or None."""
     since = item.published - timedelta(days=config.defaults.dedupe_window_days)
     return uow.items.find_duplicate(item, feed_name=feed.name, title_key=title_key, since=since)
+
+
+def _duplicate(feed: Feed, item: Item, matched: tuple[str, ...], original: Original) -> IngestedItem:
+    """A repeat that is not stored, logged so an operator can see what was dropped and why."""
+    shown = original.link or original.guid
+    log.info("feed %r: duplicate dropped: %s (%s as %s)", feed.name, item.link or item.guid, original.reason, shown)
+    return IngestedItem(item, matched, shown, None, original.story_id, duplicate_reason=original.reason)
+
+
+def _rejected(feed: Feed, item: Item, matched: tuple[str, ...], exc: ItemRejected) -> IngestedItem:
+    """An item the database refused: logged loudly (it is a bug to fix), while its feed's other items go on."""
+    log.error("feed %r: item %s not stored: %s", feed.name, item.link or item.guid, exc.reason)
+    return IngestedItem(item, matched, None, None, error=exc.reason)
 
 
 def fetch_limits(config: Config, user_agent: str) -> FetchLimits:
@@ -259,11 +289,11 @@ class Poller:
         except FeedError as exc:
             return self._record_failure(feed, state, exc)
         except Exception as exc:
-            # A bug must not stop the other feeds, but it is logged with its traceback and recorded.
+            # A bug must not stop the other feeds, but it is logged with its traceback and recorded. Only the
+            # error's type is recorded: /sources shows the reason to anyone, and a database error's text holds SQL.
             log.exception("feed %r: unexpected error while processing", feed.name)
-            return self._record_failure(
-                feed, state, FeedError(feed.name, state.url, "internal-error", f"{type(exc).__name__}: {exc}")
-            )
+            reason = f"{type(exc).__name__} (details in the bot's log)"
+            return self._record_failure(feed, state, FeedError(feed.name, state.url, "internal-error", reason))
         new = [r for r in results if r.item_id is not None]
         if parsed.malformed:
             log.warning("feed %r: malformed but usable: %s", feed.name, parsed.malformed)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -19,7 +21,11 @@ from bot.parse import parse_feed
 from bot.pipeline import IngestedItem, ingest_items, story_rules
 from bot.storage.db import Database
 
-FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".feed")
+# Files a folder is searched for; each may also be gzipped (a saved feed.xml.gz), or any .gz file.
+FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".feed", ".gz")
+GZIP_MAGIC = b"\x1f\x8b"
+# The stored feed name's length (feeds.name, items.outlet): a saved feed's title can be longer.
+MAX_FEED_NAME = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +52,35 @@ def feed_files(paths: Sequence[str | Path]) -> list[Path]:
     return found
 
 
+def read_body(path: Path, feed: Feed, limit: int) -> bytes:
+    """The file's bytes, decompressed when they are gzip; FeedError when the file cannot be read, is a broken
+    gzip stream, or holds more than `limit` bytes (the fetcher's cap on a body, so a gzip bomb is refused)."""
+    try:
+        with path.open("rb") as raw:
+            if raw.read(2) != GZIP_MAGIC:
+                raw.seek(0)
+                body = raw.read(limit + 1)
+            else:
+                raw.seek(0)
+                with gzip.GzipFile(fileobj=raw) as unzipped:
+                    body = unzipped.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise FeedError(feed.name, feed.url, "unreadable", str(exc) or type(exc).__name__) from None
+    if len(body) > limit:
+        raise FeedError(feed.name, feed.url, "too-large", f"more than {limit} bytes")
+    return body
+
+
 def load_file(path: Path, config: Config, fetched: datetime) -> ReplayFile:
     """Parse a saved feed; it is named by its own title, and takes a configured feed's settings of that name."""
-    body = path.read_bytes()
+    stem = path.name.removesuffix(".gz").rsplit(".", 1)[0] or path.name
     probe = Feed(
-        name=path.stem, url=path.resolve().as_uri(), language="und",
-        interval_seconds=config.defaults.interval_seconds, outlet=path.stem,
+        name=stem[:MAX_FEED_NAME], url=path.resolve().as_uri(), language="und",
+        interval_seconds=config.defaults.interval_seconds, outlet=stem[:MAX_FEED_NAME],
     )
+    body = read_body(path, probe, config.defaults.max_body_bytes)
     parsed = parse_feed(body, feed=probe, fetched=fetched, base_url=probe.url)
-    name = parsed.title or path.stem
+    name = parsed.title[:MAX_FEED_NAME].rstrip() or probe.name
     configured = {f.name: f for f in config.feeds}.get(name)
     feed = configured or replace(probe, name=name, outlet=name)
     items = tuple(
@@ -70,7 +96,11 @@ def load_file(path: Path, config: Config, fetched: datetime) -> ReplayFile:
 def replay(
     config: Config, paths: Sequence[str | Path], db: Database, fetched: datetime, gazetteer: Gazetteer
 ) -> Iterator[dict[str, Any]]:
-    """Yield one record per item, in published-time order across all files, then one per story touched."""
+    """Yield one record per item, in published-time order across all files, then one per story touched.
+
+    Files with the same title are snapshots of one feed: its settings come from the first, and an entry
+    listed in several snapshots is a repeat (same guid) after the first.
+    """
     files: list[ReplayFile] = []
     for path in feed_files(paths):
         try:
@@ -80,18 +110,22 @@ def replay(
     topics = compile_topics(config.topics)
     rules = story_rules(config, gazetteer)
     story_ids: dict[int, None] = {}
+    feeds = {f.feed.name: f.feed for f in reversed(files)}  # the first file of a name wins
     queue = sorted(
-        ((item, f.feed, n) for f in files for n, item in enumerate(f.items)),
-        key=lambda entry: (entry[0].published, entry[1].name, entry[2]),
+        ((item, f.path, n) for f in files for n, item in enumerate(f.items)),
+        key=lambda entry: (entry[0].published, entry[0].feed, entry[2]),
     )
     with db.unit_of_work() as uow:
         # The replayed files are this database's feeds (a scratch database: see --db in the README).
-        uow.feeds.sync([f.feed for f in files], fetched)
-        for item, feed, _ in queue:
-            for result in ingest_items(uow, [item], feed, topics, config, rules, fetched):
+        uow.feeds.sync(list(feeds.values()), fetched)
+        for item, path, _ in queue:
+            for result in ingest_items(uow, [item], feeds[item.feed], topics, config, rules, fetched):
                 if result.story_id is not None:
                     story_ids[result.story_id] = None
-                yield item_record(result)
+                if result.error is not None:
+                    yield {"type": "error", "file": str(path), "error": f"item not stored: {result.error}"}
+                else:
+                    yield item_record(result)
         for story_id in sorted(story_ids):
             yield story_record(uow.stories.get(story_id))
 
@@ -107,6 +141,7 @@ def item_record(result: IngestedItem) -> dict[str, Any]:
         "published": item.published.isoformat(),
         "topics": list(result.topics),
         "duplicate_of": result.duplicate_of,
+        "duplicate_reason": result.duplicate_reason,
         "story": result.story_id,
     }
 

@@ -17,6 +17,8 @@ FORMAT = "advocacy-bot/chats"
 VERSION = 1
 
 _Hour = Annotated[int, Field(strict=True, ge=0, le=23)]
+# The chats table keeps Telegram ids in a signed 64-bit column; a larger number is no chat id.
+_ChatId = Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)]
 
 
 class _Model(BaseModel):
@@ -42,7 +44,7 @@ class _SettingsModel(_Model):
 
 
 class _ChatModel(_Model):
-    id: Annotated[int, Field(strict=True)]
+    id: _ChatId
     kind: ChatKind
     title: str = ""
     topics: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
@@ -96,6 +98,9 @@ def parse_export(text: str, source: str, known_topics: Sequence[str]) -> list[Ch
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BotError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        # json recurses once per nesting level; an export is four levels deep at most.
+        raise BotError(f"{source}: not a chat export: nested too deeply") from None
     try:
         model = _FileModel.model_validate(data)
     except ValidationError as exc:

@@ -93,10 +93,12 @@ def test_replay_prints_items_then_stories_in_the_documented_shape() -> None:
     labels = json.loads((STORIES / "labels.json").read_text())
     # Two items repeat: a GUID inside one feed, and a link carried by two feeds.
     assert len(items) == len(labels["items"]) + 2
-    assert set(items[0]) == {"type", "feed", "title", "link", "published", "topics", "duplicate_of", "story"}
+    assert set(items[0]) == {
+        "type", "feed", "title", "link", "published", "topics", "duplicate_of", "duplicate_reason", "story"
+    }
     assert [i["published"] for i in items] == sorted(i["published"] for i in items)
     duplicates = [i for i in items if i["duplicate_of"]]
-    assert len(duplicates) == 2
+    assert sorted(i["duplicate_reason"] for i in duplicates) == ["same guid", "same link"]
     # Every matched, first-seen item is in a story; unmatched items are in none.
     for item in items:
         assert (item["story"] is not None) == bool(item["topics"]), item["title"]

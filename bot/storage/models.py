@@ -89,12 +89,18 @@ class FeedRow(Base):
 
 
 class ItemRow(Base):
-    """One stored feed entry. `link` is canonical and unique across feeds: the same article is stored once."""
+    """One stored feed entry. `link` is canonical and unique across feeds: the same article is stored once.
+
+    An entry without a usable link has NULL there, never '': NULLs are distinct under a unique constraint
+    (SQLite and PostgreSQL alike), so linkless entries do not collide; they are told apart by guid and title.
+    The guid is not unique in its feed: some feeds give one guid to different articles (see find_duplicate).
+    """
 
     __tablename__ = "items"
     __table_args__ = (
-        UniqueConstraint("feed_id", "guid"),
         UniqueConstraint("link"),
+        # Serves the "same guid in the same feed" duplicate rule.
+        Index("ix_items_feed_id_guid", "feed_id", "guid"),
         # Serves the "same title from the same outlet" duplicate rule.
         Index("ix_items_outlet_title_key", "outlet", "title_key"),
     )
@@ -103,7 +109,7 @@ class ItemRow(Base):
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"))
     outlet: Mapped[str] = mapped_column(String(200))
     guid: Mapped[str] = mapped_column(Text)
-    link: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text)
     title_key: Mapped[str] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text)

@@ -6,7 +6,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import ColumnElement, and_, delete, exists, false, func, insert, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.domain import Feed, FeedState, Item
@@ -48,7 +49,7 @@ def _item(row: ItemRow, feed_name: str) -> Item:
         feed=feed_name,
         outlet=row.outlet,
         guid=row.guid,
-        link=row.link,
+        link=row.link or "",  # NULL in the database: the domain's "no link" is ''
         title=row.title,
         summary=row.summary,
         content=row.content,
@@ -203,6 +204,43 @@ class KnownKeys:
     title_keys: frozenset[str]
 
 
+class DuplicateReason:
+    """Why a new item counts as a repeat of a stored one (the words the log and `replay` show)."""
+
+    SAME_GUID = "same guid"
+    SAME_LINK = "same link"
+    SAME_TITLE = "same outlet title"
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """The stored item a new one repeats: its id, link ('' when it has none), guid, story, why it is the
+    same, and whether it matched a topic (an item that did not is stored only as a dedupe key, without text)."""
+
+    id: int
+    link: str
+    guid: str
+    story_id: int | None
+    reason: str
+    on_topic: bool
+
+
+class ItemRejected(Exception):
+    """The database refused one item; `reason` says why in a few words (no SQL). Its transaction goes on."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _rejection(exc: SQLAlchemyError) -> str:
+    """A short reason for a refused item: the driver's own message's first line, without the SQL SQLAlchemy
+    appends (it can be long and holds feed text)."""
+    cause = getattr(exc, "orig", None) or exc.__cause__ or exc
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return f"{type(cause).__name__}: {first}"[:200]
+
+
 # IN lists stay well under SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500
 
@@ -217,87 +255,112 @@ class ItemRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def find_duplicate(self, item: Item, *, feed_name: str, title_key: str, since: datetime) -> str | None:
-        """The link of a stored item that `item` repeats, or None when it is new.
+    def find_duplicate(self, item: Item, *, feed_name: str, title_key: str, since: datetime) -> Original | None:
+        """The stored item that `item` repeats, or None when it is new.
 
-        Checked in order: the same guid in the same feed; the same canonical link in any feed; the same
-        normalized title (`title_key`) from the same outlet, published at or after `since`.
+        Checked in order: the same guid in the same feed, unless the stored entry under that guid differs in
+        every key both have (link, title: some feeds give one guid to every article); the same canonical link
+        in any feed; the same normalized title (`title_key`) from the same outlet, published at or after `since`.
         """
-        queries = []
         if item.guid:
-            queries.append(
-                select(ItemRow.link)
+            query = (
+                select(ItemRow)
                 .join(FeedRow, ItemRow.feed_id == FeedRow.id)
-                .where(FeedRow.name == feed_name, ItemRow.guid == item.guid)
+                .where(FeedRow.name == feed_name, ItemRow.guid == item.guid, _same_entry(item.link, title_key))
             )
+            row = self._session.scalars(query.order_by(ItemRow.id).limit(1)).first()
+            if row is not None:
+                return self._original(row, DuplicateReason.SAME_GUID)
         if item.link:
-            queries.append(select(ItemRow.link).where(ItemRow.link == item.link))
+            row = self._session.scalars(select(ItemRow).where(ItemRow.link == item.link)).first()
+            if row is not None:
+                return self._original(row, DuplicateReason.SAME_LINK)
         # An empty key would make every untitled item of an outlet a copy of the first one.
         if title_key:
-            queries.append(
-                select(ItemRow.link).where(
-                    ItemRow.outlet == item.outlet,
-                    ItemRow.title_key == title_key,
-                    ItemRow.published_at >= since,
-                )
+            query = select(ItemRow).where(
+                ItemRow.outlet == item.outlet, ItemRow.title_key == title_key, ItemRow.published_at >= since
             )
-        for query in queries:
-            link = self._session.scalars(query.order_by(ItemRow.id).limit(1)).first()
-            if link is not None:
-                return link
+            row = self._session.scalars(query.order_by(ItemRow.id).limit(1)).first()
+            if row is not None:
+                return self._original(row, DuplicateReason.SAME_TITLE)
         return None
 
-    def add(self, item: Item, *, title_key: str, topics: Sequence[str]) -> int:
-        """Store `item` (its feed must be stored) with its topics; returns the new item's id."""
-        feed_id = self._session.scalars(select(FeedRow.id).where(FeedRow.name == item.feed)).one_or_none()
+    def _original(self, row: ItemRow, reason: str) -> Original:
+        matched = self._session.scalar(select(exists().where(ItemTopicRow.item_id == row.id)))
+        return Original(row.id, row.link or "", row.guid, row.story_id, reason, bool(matched))
+
+    def upgrade(self, item_id: int, item: Item, *, title_key: str, topics: Sequence[str]) -> int:
+        """Replace the stored item `item_id`, kept only as a dedupe key (it matched no topic), with `item`,
+        which repeats it and matched `topics`; returns `item_id`. ItemRejected when the database refuses.
+
+        The row becomes the on-topic copy (its feed, guid, text): a teaser stored first must not hide the
+        full report, nor an entry's first version the update that made it on-topic. The stored link stays
+        when `item` has none, or when another stored item already has `item`'s link.
+        """
+        row = self._session.get_one(ItemRow, item_id)
+        link = item.link or row.link
+        if link != row.link and self._session.scalar(select(exists().where(ItemRow.link == link))):
+            link = row.link  # the unique key allows the link to one stored item only
+        values = _row_values(item, title_key, self._feed_id(item.feed))
+        try:
+            with self._session.begin_nested():
+                for name, value in {**values, "link": link}.items():
+                    setattr(row, name, value)
+                self._session.add_all(ItemTopicRow(item_id=item_id, topic=t) for t in sorted(set(topics)))
+                self._session.flush()
+        except SQLAlchemyError as exc:
+            raise ItemRejected(_rejection(exc)) from exc
+        return item_id
+
+    def _feed_id(self, name: str) -> int:
+        feed_id = self._session.scalars(select(FeedRow.id).where(FeedRow.name == name)).one_or_none()
         if feed_id is None:
-            raise KeyError(f"feed {item.feed!r} of item {item.link} is not in the database")
-        row = ItemRow(
-            feed_id=feed_id,
-            outlet=item.outlet,
-            guid=item.guid,
-            link=item.link,
-            title=item.title,
-            title_key=title_key,
-            summary=item.summary,
-            content=item.content,
-            language=item.language,
-            published_at=item.published,
-            fetched_at=item.fetched,
-            published_estimated=item.published_estimated,
-            story_id=None,
-        )
-        self._session.add(row)
-        self._session.flush()  # assigns row.id
-        self._session.add_all(ItemTopicRow(item_id=row.id, topic=topic) for topic in sorted(set(topics)))
-        self._session.flush()
+            raise KeyError(f"feed {name!r} is not in the database")
+        return feed_id
+
+    def add(self, item: Item, *, title_key: str, topics: Sequence[str]) -> int:
+        """Store `item` (its feed must be stored) with its topics; returns the new item's id.
+
+        ItemRejected when the database refuses it; the transaction goes on without it (a savepoint), so one
+        bad item never takes its feed's other items down with it.
+        """
+        row = ItemRow(**_row_values(item, title_key, self._feed_id(item.feed)), story_id=None)
+        try:
+            with self._session.begin_nested():
+                self._session.add(row)
+                self._session.flush()  # assigns row.id
+                self._session.add_all(ItemTopicRow(item_id=row.id, topic=topic) for topic in sorted(set(topics)))
+                self._session.flush()
+        except SQLAlchemyError as exc:
+            raise ItemRejected(_rejection(exc)) from exc
         return row.id
 
-    def add_many(self, items: Sequence[tuple[Item, str]]) -> list[int]:
-        """Store (item, title_key) pairs that matched no topic, in one INSERT; their ids, in the same order.
+    def add_many(self, items: Sequence[tuple[Item, str]]) -> list[int | ItemRejected]:
+        """Store (item, title_key) pairs that matched no topic; their ids, in the same order, or for an item
+        the database refused, the ItemRejected saying why (the others are stored all the same).
 
         Most items of a feed match no topic and are kept only as dedupe keys: one statement for all of them
         instead of a flush each (bench/poll_scale.py measured the store step at more than half a first cycle).
+        Only when that statement fails is each item tried on its own, to find the one the database refuses.
         """
         if not items:
             return []
-        feed_ids: dict[str, int] = {}
-        for name in {item.feed for item, _ in items}:
-            feed_id = self._session.scalars(select(FeedRow.id).where(FeedRow.name == name)).one_or_none()
-            if feed_id is None:
-                raise KeyError(f"feed {name!r} is not in the database")
-            feed_ids[name] = feed_id
-        rows = [
-            {
-                "feed_id": feed_ids[item.feed], "outlet": item.outlet, "guid": item.guid, "link": item.link,
-                "title": item.title, "title_key": key, "summary": item.summary, "content": item.content,
-                "language": item.language, "published_at": item.published, "fetched_at": item.fetched,
-                "published_estimated": item.published_estimated, "story_id": None,
-            }
-            for item, key in items
-        ]
+        feed_ids = {name: self._feed_id(name) for name in {item.feed for item, _ in items}}
+        rows = [{**_row_values(item, key, feed_ids[item.feed]), "story_id": None} for item, key in items]
         statement = insert(ItemRow).returning(ItemRow.id, sort_by_parameter_order=True)
-        return list(self._session.scalars(statement, rows).all())
+        try:
+            with self._session.begin_nested():
+                return list(self._session.scalars(statement, rows).all())
+        except SQLAlchemyError:
+            pass  # rolled back to the savepoint; the loop below finds which rows were refused
+        results: list[int | ItemRejected] = []
+        for row in rows:
+            try:
+                with self._session.begin_nested():
+                    results.append(self._session.scalars(statement, [row]).one())
+            except SQLAlchemyError as exc:
+                results.append(ItemRejected(_rejection(exc)))
+        return results
 
     def known_keys(
         self, *, feed_name: str, outlet: str, guids: Collection[str], links: Collection[str],
@@ -397,3 +460,27 @@ class ItemRepository:
         rows = [(row, name) for row, name in results]
         topics = self._topics([row.id for row, _ in rows])
         return [StoredItem(row.id, _item(row, name), topics[row.id], row.story_id) for row, name in rows]
+
+
+def _row_values(item: Item, title_key: str, feed_id: int) -> dict[str, object]:
+    """The column values of `item` (all but id and story_id); no link is NULL, never '' (see ItemRow)."""
+    return {
+        "feed_id": feed_id, "outlet": item.outlet, "guid": item.guid, "link": item.link or None,
+        "title": item.title, "title_key": title_key, "summary": item.summary, "content": item.content,
+        "language": item.language, "published_at": item.published, "fetched_at": item.fetched,
+        "published_estimated": item.published_estimated,
+    }
+
+
+def _same_entry(link: str, title_key: str) -> ColumnElement[bool]:
+    """Whether a stored entry under an item's guid is that item: yes unless every key both have differs.
+
+    An entry updated in place keeps its link (or, rarely, its title); a feed that reuses one guid for its
+    articles gives each a new link and title. A key one side lacks proves nothing either way. In SQL, so a
+    feed with one guid for thousands of stored articles costs one indexed lookup, not a scan in Python.
+    """
+    link_same = ItemRow.link == link if link else false()
+    title_same = ItemRow.title_key == title_key if title_key else false()
+    link_known = ItemRow.link.is_not(None) if link else false()
+    title_known = ItemRow.title_key != "" if title_key else false()
+    return or_(link_same, title_same, and_(~link_known, ~title_known))

@@ -142,8 +142,10 @@ def parse_callback(data: str) -> Callback | None:
     return None
 
 
-# ASCII digits only: str.isdigit() accepts '²', which int() rejects.
-_NUMBER = re.compile(r"[0-9]{1,19}")
+# ASCII digits only: str.isdigit() accepts '²', which int() rejects. At most 16 digits, so a forged id still
+# fits the database's 64-bit integers; Telegram's chat ids have at most 52 bits (16 digits), ours fewer.
+_NUMBER = re.compile(r"[0-9]{1,16}")
+_CHAT_ID = re.compile(r"-?[0-9]{1,16}")
 
 
 def _fits_callback(data: str) -> bool:
@@ -936,7 +938,7 @@ def parse_subscribe_callback(data: str) -> tuple[int, str | None, int | None] | 
     """(chat id, topic id or None, topic index or None) from a topic picker button; None if not one."""
     kind, _, rest = data.partition(":")
     chat, _, ref = rest.partition(":")
-    if kind != _SUBSCRIBE_PREFIX or not re.fullmatch(r"-?[0-9]{1,19}", chat) or not ref:
+    if kind != _SUBSCRIBE_PREFIX or not _CHAT_ID.fullmatch(chat) or not ref:
         return None
     if ref.startswith("#"):
         return (int(chat), None, int(ref[1:])) if _NUMBER.fullmatch(ref[1:]) else None
@@ -1003,7 +1005,7 @@ def parse_settings_callback(data: str) -> tuple[int, list[str]] | None:
     kind, _, rest = data.partition(":")
     chat, _, words = rest.partition(":")
     parts = words.split(":") if words else []
-    if kind != _SETTINGS_PREFIX or not re.fullmatch(r"-?[0-9]{1,19}", chat) or not 1 <= len(parts) <= 2:
+    if kind != _SETTINGS_PREFIX or not _CHAT_ID.fullmatch(chat) or not 1 <= len(parts) <= 2:
         return None
     if not all(_HOUR_WORD.fullmatch(part) for part in parts):
         return None
