@@ -350,6 +350,14 @@ class Deliverer:
                 await asyncio.to_thread(self._deactivate, chat.id, gone.reason, tally)
             except MessageRejected as rejected:
                 await asyncio.to_thread(self._fail, entry.id, f"rejected by Telegram: {rejected.reason}", tally)
+            except Exception as error:
+                # Outside the Sender's contract, raised once the request may have gone out: a retry could
+                # show the chat the alert twice, so it counts as uncertain, like a send left unanswered.
+                log.error("outbox row %d for chat %d: send ended in %s: %s", entry.id, chat.id,
+                          type(error).__name__, readable(str(error)))
+                reason = (f"unexpected {type(error).__name__}: {error} during the send; it may have arrived, "
+                          "so it is not resent")
+                await asyncio.to_thread(self._fail, entry.id, reason, tally)
             else:
                 try:
                     await asyncio.to_thread(self._mark_sent, entry.id, message_id, job.story, tally)

@@ -434,6 +434,32 @@ def test_a_hanging_server_never_makes_a_chat_see_an_alert_twice(
     assert {e.status for e in entries} == {OutboxStatus.SENT, OutboxStatus.FAILED}
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "<html><body>502 upstream answered, then the proxy mangled it</body></html>",  # no JSON at all
+        {"ok": True, "result": True},  # JSON, but no message where one must be (version drift)
+    ],
+    ids=["not-json", "wrong-shape"],
+)
+def test_an_unreadable_answer_after_a_send_is_uncertain_and_never_resent(
+    database: Database, fake_telegram: FakeTelegram, answer: dict[str, object] | str
+) -> None:
+    chats = private_chats(fake_telegram, database, [611, 612])
+    new_story(database, T0)
+    fake_telegram.garble_next("sendMessage", answer)
+
+    run(database, fake_telegram, lambda d, c: drain_until_done(database, d, c))
+
+    # Telegram took both messages; the one whose answer could not be read is not sent again.
+    assert {c: len(fake_telegram.messages(c)) for c in chats} == dict.fromkeys(chats, 1)
+    entries = all_rows(database, len(chats))
+    assert sorted(e.status.value for e in entries) == ["failed", "sent"]
+    (failed,) = [e for e in entries if e.status is OutboxStatus.FAILED]
+    assert "may have arrived" in (failed.last_error or "") and failed.attempts == 0
+    assert fake_telegram.token not in (failed.last_error or "")
+
+
 def test_a_group_upgraded_to_a_supergroup_gets_its_alert_at_the_new_id(
     database: Database, fake_telegram: FakeTelegram
 ) -> None:
