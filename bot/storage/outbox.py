@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Exists, Select, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.domain import DeliveryMode, OutboxEntry, OutboxKind, OutboxStatus, Urgency
 from bot.storage.models import ChatRow, OutboxRow, StoryRow, SubscriptionRow
@@ -34,6 +34,19 @@ def _entry(row: OutboxRow, chat_id: int) -> OutboxEntry:
         sent_urgency=None if row.sent_urgency is None else Urgency(row.sent_urgency),
         edited_at=row.edited_at,
         last_error=row.last_error,
+    )
+
+
+def _waits_for_followed_story() -> Exists:
+    """Whether the row's story follows another whose alert to the same chat is still pending (correlated
+    with OutboxRow and StoryRow of the enclosing query)."""
+    followed = aliased(OutboxRow)
+    return exists().where(
+        StoryRow.follow_up_of.is_not(None),
+        followed.story_id == StoryRow.follow_up_of,
+        followed.chat_id == OutboxRow.chat_id,
+        followed.kind == OutboxKind.ALERT.value,
+        followed.status == OutboxStatus.PENDING.value,
     )
 
 
@@ -100,10 +113,20 @@ class OutboxRepository:
         return created
 
     def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
-        """Pending rows whose next attempt is due at `now`, the longest waiting first."""
+        """Pending rows whose next attempt is due at `now`, the longest waiting first.
+
+        A follow-up story's row waits while the chat's alert of the story it follows is still pending: a
+        reader must never get the sequel before the story (a retried or postponed first alert would
+        otherwise be overtaken). Once that alert is sent or given up, the follow-up is due.
+        """
         query = (
             _entries_query()
-            .where(OutboxRow.status == OutboxStatus.PENDING.value, OutboxRow.next_attempt_at <= now)
+            .join(StoryRow, StoryRow.id == OutboxRow.story_id)
+            .where(
+                OutboxRow.status == OutboxStatus.PENDING.value,
+                OutboxRow.next_attempt_at <= now,
+                ~_waits_for_followed_story(),
+            )
             .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
             .limit(limit)
         )
