@@ -31,6 +31,7 @@ from bot.errors import (
 )
 from bot.ratelimit import Pacer
 from bot.storage.db import Database
+from bot.storage.instance import this_worker
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +166,13 @@ class Deliverer:
         max_wait: float = 3.0,
         retry_base: float = 5.0,
         retry_cap: float = 900.0,
+        worker: str | None = None,
+        claim_time: timedelta = timedelta(minutes=5),
     ) -> None:
         """`max_wait`: a row whose chat may not be sent to for longer than this is postponed in the
-        database instead of holding one of the `concurrency` senders asleep."""
+        database instead of holding one of the `concurrency` senders asleep. `worker` names this process
+        on rows it claims; a claim lasts `claim_time` (far longer than a batch takes), so other workers on
+        the database send other rows, and a worker's rows go to the others only once it has died."""
         if max_attempts < 1 or concurrency < 1 or batch_size < 1:
             raise ValueError("max_attempts, concurrency and batch_size must be at least 1")
         self.db = db
@@ -182,6 +187,8 @@ class Deliverer:
         self.max_wait = max_wait
         self.retry_base = retry_base
         self.retry_cap = retry_cap
+        self.worker = worker or this_worker().id
+        self.claim_time = claim_time
         self._lock = asyncio.Lock()
         self._last_seconds = -float("inf")
         self._stopping = False
@@ -258,7 +265,13 @@ class Deliverer:
                 return
             previous = ids
             stories: dict[int, Story] = {}
-            await asyncio.gather(*(self._send_slot(entry, semaphore, stories, tally) for entry in entries))
+            try:
+                await asyncio.gather(*(self._send_slot(entry, semaphore, stories, tally) for entry in entries))
+            finally:
+                # Rows left unsent (a stop, a pause) go back to every worker at once, not when the claim
+                # runs out. A row sent but not recorded stays claimed: no other worker may send it again.
+                kept = [i for i in ids if i not in self._unrecorded]
+                await asyncio.to_thread(self._release, kept)
 
     async def _send_slot(
         self, entry: OutboxEntry, semaphore: asyncio.Semaphore, stories: dict[int, Story], tally: _Tally
@@ -271,8 +284,13 @@ class Deliverer:
             await self._send_guarded(entry, stories, tally)
 
     def _due(self, now: datetime) -> list[OutboxEntry]:
+        """The next batch of due rows, claimed for this worker."""
         with self.db.unit_of_work() as uow:
-            return uow.outbox.due(now, self.batch_size)
+            return uow.outbox.claim(now, self.batch_size, self.worker, now + self.claim_time)
+
+    def _release(self, entry_ids: list[int]) -> None:
+        with self.db.unit_of_work() as uow:
+            uow.outbox.release(entry_ids, self.worker)
 
     async def _send_guarded(self, entry: OutboxEntry, stories: dict[int, Story], tally: _Tally) -> None:
         """Deliver one row; an unexpected error is logged with the chat and recorded on the row."""
@@ -297,6 +315,8 @@ class Deliverer:
             entry = uow.outbox.get(entry_id)
             if entry.status is not OutboxStatus.PENDING:
                 return None
+            if not uow.outbox.held_by(entry_id, self.worker, self.clock()):
+                return None  # our claim ran out while the row waited: another worker may be sending it
             chat = uow.chats.get(entry.chat_id)
             if chat is None:
                 return "chat is no longer stored"

@@ -49,8 +49,12 @@ class Jobs:
 
     def __init__(
         self, config: Config, db: Database, poller: Poller, deliverer: Deliverer, clock: Clock, *,
-        notify_admins: Notify | None = None,
+        notify_admins: Notify | None = None, poll_batch: int | None = None,
     ) -> None:
+        """`poll_batch`: claim at most this many due feeds per cycle (cycles follow each other until none are
+        left), so several workers on one database share the feeds; None takes every due feed at once."""
+        self.poll_batch = poll_batch
+        self._stopping = False
         self.config = config
         self.db = db
         self.poller = poller
@@ -90,15 +94,19 @@ class Jobs:
         """Poll the feeds that are due; when stories were created or changed, deliver at once."""
 
         async def work() -> None:
-            report = await self.poller.run_cycle()
-            self.state.last_cycle, self.state.last_cycle_at = report, self.clock()
-            if report.outcomes:
-                stories = sum(o.new_stories for o in report.outcomes)
-                items = sum(o.new_items for o in report.outcomes)
-                log.info("poll: %d feeds, %d new items, %d new stories, %d failed",
-                         len(report.outcomes), items, stories, report.failed)
-                if any(o.matched_items for o in report.outcomes):
-                    await self.deliver()
+            while True:
+                report = await self.poller.run_cycle(claim=self.poll_batch)
+                self.state.last_cycle, self.state.last_cycle_at = report, self.clock()
+                if report.outcomes:
+                    stories = sum(o.new_stories for o in report.outcomes)
+                    items = sum(o.new_items for o in report.outcomes)
+                    log.info("poll: %d feeds, %d new items, %d new stories, %d failed",
+                             len(report.outcomes), items, stories, report.failed)
+                    if any(o.matched_items for o in report.outcomes):
+                        await self.deliver()
+                # A full batch may have left feeds due: take the next at once rather than a tick later.
+                if self.poll_batch is None or len(report.outcomes) < self.poll_batch or self._stopping:
+                    return
 
         await self._guarded("poll", work)
 
@@ -182,7 +190,9 @@ class Jobs:
         return render_report(fresh, daily)
 
     def stop(self) -> None:
-        """The process is stopping: delivery takes no new rows (what is queued waits for the next start)."""
+        """The process is stopping: delivery takes no new rows (what is queued waits for the next start), and
+        polling takes no further batch."""
+        self._stopping = True
         self.deliverer.stop()
 
     async def wait_idle(self, timeout: float) -> bool:

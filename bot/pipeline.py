@@ -34,6 +34,9 @@ QUIET_BATCH = 200
 # How early a feed may be polled before its next check: bench/latency.py measured 63 s periods for 60 s
 # feeds under a 3 s tick without it (each check landed just after a tick).
 DUE_SLACK = timedelta(seconds=1)
+# How long a claimed feed is left to its worker: far longer than one poll (fetch timeout, parse, the wait for
+# the story lock), so only a worker that died loses it.
+FEED_CLAIM = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +182,19 @@ class Poller:
         self._store_lock = asyncio.Lock()
         self._quiet: list[Callable[[UnitOfWork], None]] = []
 
-    async def run_cycle(self, progress: Callable[[FeedOutcome], None] | None = None) -> CycleReport:
-        """Poll every due feed (bounded concurrency inside the fetcher); one feed's failure never stops others."""
+    async def run_cycle(
+        self, progress: Callable[[FeedOutcome], None] | None = None, *, claim: int | None = None
+    ) -> CycleReport:
+        """Poll every due feed (bounded concurrency inside the fetcher); one feed's failure never stops others.
+
+        `claim`: take at most this many due feeds and claim them for FEED_CLAIM, so other workers on the
+        same database poll the others (the bot's `run` on PostgreSQL)."""
         with self.db.unit_of_work() as uow:
             # Feeds falling due within DUE_SLACK are taken now: a scheduler ticking every few seconds would
             # otherwise find a feed due a few milliseconds after its tick and poll it a whole tick late.
-            due = [s for s in uow.feeds.due(self.clock() + DUE_SLACK) if s.name in self._feeds]
+            now = self.clock()
+            until = None if claim is None else now + FEED_CLAIM
+            due = [s for s in uow.feeds.due(now + DUE_SLACK, limit=claim, claim_until=until) if s.name in self._feeds]
         outcomes: list[FeedOutcome] = []
 
         async def one(state: FeedState) -> None:
@@ -320,6 +330,7 @@ class Poller:
     ) -> list[IngestedItem]:
         """Store the parsed items and the feed's new state in one transaction."""
         with self.db.unit_of_work() as uow:
+            uow.feeds.lock_stories()  # other workers on the database store one at a time too
             results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now)
             uow.feeds.record_fetched(
                 feed.name, now, next_check_at=next_at, etag=fetched.etag,

@@ -1,17 +1,28 @@
-"""Heartbeats: when each named job last completed a round, for health checks."""
+"""Heartbeats and leases: when each named job last completed a round, and which process holds a role."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import HeartbeatRow
+from bot.storage.models import HeartbeatRow, LeaseRow
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who holds a role, since when, and until when unless renewed."""
+
+    name: str
+    owner: str
+    acquired_at: datetime
+    expires_at: datetime
 
 
 class HeartbeatRepository:
-    """One time per job name, overwritten on every beat."""
+    """One time per job name, overwritten on every beat; and leases, one holder per role name."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -28,3 +39,46 @@ class HeartbeatRepository:
     def last(self, name: str) -> datetime | None:
         """When the job last beat, or None if it never did."""
         return self._session.scalar(select(HeartbeatRow.at).where(HeartbeatRow.name == name))
+
+    def take_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Take or renew the lease `name` for `owner` until `until`; False while another owner's is live.
+
+        One UPDATE decides, so two processes racing for an expired lease cannot both win: the row is
+        taken only where it is ours or has run out.
+        """
+        if self._session.get(LeaseRow, name) is None:
+            # The first holder creates the row; a racing creator fails its commit and tries again next round.
+            self._session.add(LeaseRow(name=name, owner=owner, acquired_at=now, expires_at=until))
+            self._session.flush()
+            return True
+        renewed = self._session.execute(
+            update(LeaseRow)
+            .where(LeaseRow.name == name, LeaseRow.owner == owner)
+            .values(expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        if renewed.rowcount:  # type: ignore[attr-defined]
+            return True
+        taken = self._session.execute(
+            update(LeaseRow)
+            .where(LeaseRow.name == name, LeaseRow.expires_at <= now)
+            .values(owner=owner, acquired_at=now, expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+    def lease(self, name: str) -> Lease | None:
+        """The lease `name` as stored (maybe expired), or None when nobody ever took it."""
+        row = self._session.get(LeaseRow, name)
+        if row is None:
+            return None
+        return Lease(row.name, row.owner, row.acquired_at, row.expires_at)
+
+    def drop_lease(self, name: str, owner: str) -> None:
+        """Give the lease up now (a clean stop), so another process takes it without waiting for it to run out."""
+        self._session.execute(
+            update(LeaseRow)
+            .where(LeaseRow.name == name, LeaseRow.owner == owner)
+            .values(expires_at=LeaseRow.acquired_at)
+            .execution_options(synchronize_session=False)
+        )

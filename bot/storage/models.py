@@ -240,6 +240,10 @@ class OutboxRow(Base):
     # When the row was given up on: orders the failures an admin reads (not part of OutboxEntry).
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The worker sending the row, and until when it may: other workers skip the row meanwhile; a worker
+    # that dies leaves it to the others once the time has passed.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class HeartbeatRow(Base):
@@ -249,3 +253,14 @@ class HeartbeatRow(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LeaseRow(Base):
+    """A role only one process may hold at a time (taking Telegram updates), kept while its holder renews it."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,13 +6,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import delete, exists, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from bot.domain import Feed, FeedState, Item
 from bot.storage.models import FeedRow, ItemRow, ItemTopicRow
 
 REMOVED_FROM_CONFIG = "removed from config"
+# The PostgreSQL advisory lock key of the story step (any fixed number no other lock of the bot uses).
+STORY_LOCK_KEY = 0x0AD0_5707
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +124,43 @@ class FeedRepository:
                 row.disabled_reason = REMOVED_FROM_CONFIG
                 row.updated_at = now
 
-    def due(self, now: datetime) -> list[FeedState]:
-        """Enabled feeds whose next check is at or before `now`, the longest waiting first."""
-        rows = self._session.scalars(
+    def due(
+        self, now: datetime, *, limit: int | None = None, claim_until: datetime | None = None
+    ) -> list[FeedState]:
+        """Enabled feeds whose next check is at or before `now`, the longest waiting first; at most `limit`.
+
+        With `claim_until`, the feeds returned are claimed until then: their next check moves to that time,
+        in the same transaction (on PostgreSQL the rows are locked with SKIP LOCKED, so two workers asking at
+        once get different feeds). The poll then sets the real next check; a worker that dies mid-poll
+        leaves the feed due again once the claim has run out. next_check_at is the claim: a second column
+        would say the same thing, and every reader of "due" would have to learn it.
+        """
+        query = (
             select(FeedRow)
             .where(FeedRow.disabled.is_(False), FeedRow.next_check_at <= now)
             .order_by(FeedRow.next_check_at, FeedRow.name)
+            .limit(limit)
         )
-        return [_feed_state(row) for row in rows]
+        if claim_until is not None:
+            # SQLite renders no FOR UPDATE; its BEGIN IMMEDIATE already lets one writer at a time in.
+            query = query.with_for_update(skip_locked=True)
+        rows = list(self._session.scalars(query))
+        states = [_feed_state(row) for row in rows]  # as they were: the poll reads the state it claimed
+        if claim_until is not None:
+            for row in rows:
+                row.next_check_at = claim_until
+            self._session.flush()
+        return states
+
+    def lock_stories(self) -> None:
+        """Hold the story step's lock until this transaction ends: one worker at a time stores items.
+
+        Clustering reads the stories others write; two workers storing at once would each open a story for
+        the same event, and each story is alerted. A no-op on SQLite, where the transaction holds the
+        database's write lock anyway.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK_KEY})
 
     def get(self, name: str) -> FeedState:
         """The stored state of feed `name`; KeyError when there is none."""
