@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from bot.errors import (
     RetryLater,
     TransientDeliveryError,
 )
+from bot.metrics import Metrics
 from bot.ratelimit import Pacer
 from bot.storage.db import Database
 from bot.storage.instance import this_worker
@@ -114,6 +116,11 @@ _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 MAX_REASON = 500
 
 
+def shorten(title: str, limit: int = 80) -> str:
+    """A story title short enough for a log line."""
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
 def readable(reason: str) -> str:
     """A failure reason fit to store and show admins: one line, bounded, any bot token masked."""
     text = " ".join(_TOKEN.sub("<token>", reason).split())
@@ -168,6 +175,7 @@ class Deliverer:
         retry_cap: float = 900.0,
         worker: str | None = None,
         claim_time: timedelta = timedelta(minutes=5),
+        metrics: Metrics | None = None,
     ) -> None:
         """`max_wait`: a row whose chat may not be sent to for longer than this is postponed in the
         database instead of holding one of the `concurrency` senders asleep. `worker` names this process
@@ -189,6 +197,7 @@ class Deliverer:
         self.retry_cap = retry_cap
         self.worker = worker or this_worker().id
         self.claim_time = claim_time
+        self.metrics = metrics or Metrics()
         self._lock = asyncio.Lock()
         self._last_seconds = -float("inf")
         self._stopping = False
@@ -373,8 +382,7 @@ class Deliverer:
             except Exception as error:
                 # Outside the Sender's contract, raised once the request may have gone out: a retry could
                 # show the chat the alert twice, so it counts as uncertain, like a send left unanswered.
-                log.error("outbox row %d for chat %d: send ended in %s: %s", entry.id, chat.id,
-                          type(error).__name__, readable(str(error)))
+                # (_fail logs it, with the error's type and message.)
                 reason = (f"unexpected {type(error).__name__}: {error} during the send; it may have arrived, "
                           "so it is not resent")
                 await asyncio.to_thread(self._fail, entry.id, reason, tally)
@@ -389,11 +397,15 @@ class Deliverer:
 
     async def _send(self, job: _Job) -> int:
         silent = in_quiet_hours(job.chat.settings, self.clock())
-        if job.entry.kind is OutboxKind.FOLLOWUP:
-            # outbox.enqueue owes a follow-up only when the alert went out as an update and the story is
-            # urgent now, so the urgency the alert showed is UPDATE.
-            return await self.sender.send_followup(job.chat, job.story, Urgency.UPDATE, silent=silent)
-        return await self.sender.send_alert(job.chat, job.story, silent=silent)
+        started = time.perf_counter()
+        try:
+            if job.entry.kind is OutboxKind.FOLLOWUP:
+                # outbox.enqueue owes a follow-up only when the alert went out as an update and the story is
+                # urgent now, so the urgency the alert showed is UPDATE.
+                return await self.sender.send_followup(job.chat, job.story, Urgency.UPDATE, silent=silent)
+            return await self.sender.send_alert(job.chat, job.story, silent=silent)
+        finally:
+            self.metrics.send_took(time.perf_counter() - started)
 
     async def _limited(self, chat_id: int, limited: RetryLater, tally: _Tally) -> None:
         """Telegram asked to wait: hold the chat (or everything), without counting an attempt."""
@@ -411,12 +423,19 @@ class Deliverer:
     def _mark_sent(self, entry_id: int, message_id: int, story: Story, tally: _Tally) -> None:
         with self.db.unit_of_work() as uow:
             uow.outbox.mark_sent(entry_id, message_id, story.revision, story.urgency, self.clock())
+            entry = uow.outbox.get(entry_id)
         tally.bump("sent")
+        log.info("%s of story %d %r sent to chat %d as message %d", entry.kind.value, story.id,
+                 shorten(story.title), entry.chat_id, message_id,
+                 extra={"story": story.id, "chat": entry.chat_id, "row": entry_id})
 
     def _fail(self, entry_id: int, reason: str, tally: _Tally) -> None:
         with self.db.unit_of_work() as uow:
             uow.outbox.mark_failed(entry_id, readable(reason), self.clock())
+            entry = uow.outbox.get(entry_id)
         tally.bump("failed")
+        log.warning("%s of story %d to chat %d given up: %s", entry.kind.value, entry.story_id, entry.chat_id,
+                    readable(reason), extra={"story": entry.story_id, "chat": entry.chat_id, "row": entry_id})
 
     def _record_retry(self, entry_id: int, reason: str, tally: _Tally) -> None:
         """Count a failed attempt: retry later with backoff, or give up after max_attempts."""
@@ -433,6 +452,9 @@ class Deliverer:
             delay = retry_delay(attempt, base=self.retry_base, cap=self.retry_cap)
             uow.outbox.mark_retry(entry_id, now + timedelta(seconds=delay), readable(reason))
         tally.bump("retried")
+        log.info("%s of story %d to chat %d not sent (attempt %d, retry in %.0f s): %s", entry.kind.value,
+                 entry.story_id, entry.chat_id, attempt, delay, readable(reason),
+                 extra={"story": entry.story_id, "chat": entry.chat_id, "row": entry_id})
 
     def _postpone(self, chat_id: int, until: datetime, tally: _Tally) -> None:
         with self.db.unit_of_work() as uow:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config import Config
-from bot.delivery import Deliverer
+from bot.delivery import Deliverer, DeliveryReport
+from bot.metrics import Metrics
 from bot.pipeline import CycleReport, Poller
 from bot.reports import DailyCount, due, failure_alarms, feed_alarms, render_report
 from bot.storage.db import Database
@@ -34,6 +35,18 @@ _FAILURES_SEEN = "report:failures-since"
 _KEY_SLACK = timedelta(days=2)
 
 
+def describe(report: DeliveryReport) -> str:
+    """A drain's counts as an operator reads them: "12 sent, 1 edited, 2 failed (1 chat deactivated)"."""
+    parts = [f"{report.sent} sent"]
+    for count, what in ((report.edited, "edited"), (report.retried, "to retry"), (report.failed, "failed"),
+                        (report.postponed, "postponed")):
+        if count:
+            parts.append(f"{count} {what}")
+    if report.deactivated:
+        parts.append(f"{report.deactivated} chat{'s' if report.deactivated > 1 else ''} deactivated")
+    return ", ".join(parts)
+
+
 @dataclass
 class JobState:
     """Mutable bookkeeping of the running jobs (not shared with anything else)."""
@@ -49,11 +62,12 @@ class Jobs:
 
     def __init__(
         self, config: Config, db: Database, poller: Poller, deliverer: Deliverer, clock: Clock, *,
-        notify_admins: Notify | None = None, poll_batch: int | None = None,
+        notify_admins: Notify | None = None, poll_batch: int | None = None, metrics: Metrics | None = None,
     ) -> None:
         """`poll_batch`: claim at most this many due feeds per cycle (cycles follow each other until none are
         left), so several workers on one database share the feeds; None takes every due feed at once."""
         self.poll_batch = poll_batch
+        self.metrics = metrics or Metrics()
         self._stopping = False
         self.config = config
         self.db = db
@@ -97,6 +111,7 @@ class Jobs:
             while True:
                 report = await self.poller.run_cycle(claim=self.poll_batch)
                 self.state.last_cycle, self.state.last_cycle_at = report, self.clock()
+                self.metrics.polled((o.status, o.new_items, o.new_stories) for o in report.outcomes)
                 if report.outcomes:
                     stories = sum(o.new_stories for o in report.outcomes)
                     items = sum(o.new_items for o in report.outcomes)
@@ -115,8 +130,9 @@ class Jobs:
 
         async def work() -> None:
             report = await self.deliverer.drain()
-            if any(getattr(report, name, 0) for name in ("sent", "edited", "failed", "deactivated")):
-                log.info("delivery: %s", report)
+            self.metrics.delivered(report.sent, report.failed, report.retried)
+            if report.sent or report.edited or report.failed or report.deactivated or report.retried:
+                log.info("delivery: %s", describe(report))
 
         await self._guarded("deliver", work)
 

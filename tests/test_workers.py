@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import make_url
 
@@ -97,10 +98,14 @@ def test_run_waits_for_telegram_at_start_and_then_serves(
     # The first attempts find no Telegram: a dropped connection, then a gateway error.
     fake_telegram.drop_next("getMe")
     fake_telegram.fail_next("getMe", 502)
-    bot = BotProcess(env, tmp_path / "bot.log")
+    port = free_port()
+    bot = BotProcess({**env, "METRICS_PORT": str(port)}, tmp_path / "bot.log")
     bots.append(bot)
 
     fake_telegram.wait_until(lambda: fake_telegram.calls_to("setMyCommands"), timeout=60)
+    # METRICS_PORT set: the running bot serves its metrics (the first poll of the calm feed counted).
+    scrape = fake_telegram.wait_until(lambda: polled(port), timeout=30)
+    assert "advocacy_bot_alerts_queued 0.0" in scrape
     alice = fake_telegram.user(101, "Alice")
     dm = fake_telegram.private_chat(alice)
     fake_telegram.command(dm, alice, "/start")
@@ -113,6 +118,21 @@ def test_run_waits_for_telegram_at_start_and_then_serves(
     assert all(f"Telegram at {urlhost(env['TELEGRAM_API_URL'])} is unreachable" in w for w in waits)
     assert "trying again in 1 s" in waits[0] and "trying again in 2 s" in waits[1]
     assert env["TELEGRAM_BOT_TOKEN"] not in log and "Traceback" not in log
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def polled(port: int) -> str | None:
+    """The metrics page once it counts a poll, else None (not served yet, or no poll yet)."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return None
+    return text if 'advocacy_bot_feeds_polled_total{outcome="ok"} 1.0' in text else None
 
 
 def urlhost(url: str) -> str:

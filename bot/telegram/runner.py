@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,7 @@ from bot.errors import BotError
 from bot.facts import Gazetteer
 from bot.fetch import Fetcher
 from bot.jobs import Jobs
+from bot.metrics import Metrics, parse_port, serve_metrics
 from bot.pipeline import Clock, Poller, fetch_limits
 from bot.services import ConfigRef, Services
 from bot.storage.db import Database
@@ -82,6 +84,12 @@ class Runner:
         if self._instance is not None:
             self._instance.acquire()
         self.shared = make_url(settings.database_url).get_backend_name() == "postgresql"
+        # Read here rather than in Settings: only `run` serves metrics. A bad value stops the start at once.
+        try:
+            self._metrics_port = parse_port(os.environ.get("METRICS_PORT"))
+        except ValueError as error:
+            self._release_instance()
+            raise BotError(str(error)) from None
         self.leader = False
         self._told_follower = False
         self._stopped = asyncio.Event()
@@ -128,10 +136,11 @@ class Runner:
             Fetcher(fetch_limits(config, self.settings.user_agent), concurrency=config.defaults.concurrency)
         )
         sender = TelegramSender(application.bot, self.topic_names)
+        metrics = self._metrics()
         self.jobs = Jobs(
             config, self.db, Poller(config, self.db, self._fetcher, self.clock, self.gazetteer),
-            Deliverer(self.db, sender, self.clock, worker=self.worker.id), self.clock,
-            notify_admins=self._notify_admins, poll_batch=POLL_BATCH if self.shared else None,
+            Deliverer(self.db, sender, self.clock, worker=self.worker.id, metrics=metrics), self.clock,
+            notify_admins=self._notify_admins, poll_batch=POLL_BATCH if self.shared else None, metrics=metrics,
         )
         await register_commands(application.bot, self.settings.admin_ids)
         jobs, ticks = self.jobs, self.ticks
@@ -157,6 +166,15 @@ class Runner:
         every(ticks.maintain, "maintain", jobs.maintain, 30.0, leader_only=True)
         log.info("bot started: %d feeds, %d topics; database %s; worker %s", len(config.feeds), len(config.topics),
                  self.db.url_for_display, self.worker.describe())
+
+    def _metrics(self) -> Metrics:
+        """The Prometheus endpoint when METRICS_PORT is set (closed with the fetcher), else nothing recorded."""
+        port = self._metrics_port
+        if port is None:
+            return Metrics()
+        metrics = serve_metrics(port, self.db)
+        self._stack.callback(metrics.close)
+        return metrics
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
