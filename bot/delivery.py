@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -187,6 +187,8 @@ class Deliverer:
         self.sender = sender
         self.clock = clock
         self.pacer = pacer or Pacer()
+        self._limits = self.pacer.limits  # the whole bot's; share() divides the overall rate
+        self._workers = 1
         self.max_attempts = max_attempts
         self.edit_interval = edit_interval
         self.sleep = sleep
@@ -204,6 +206,18 @@ class Deliverer:
         # Rows Telegram accepted whose SENT could not be committed (the database failed right then):
         # they are recorded on their next turn instead of being sent again.
         self._unrecorded: dict[int, tuple[int, Story]] = {}
+
+    def share(self, workers: int) -> None:
+        """Pace sends for 1/`workers` of Telegram's overall limit: the limit is the bot's, and that many
+        workers send for it. Per-chat pacing starts afresh; a send that then trips a limit gets a 429 and is
+        postponed as usual, never lost or repeated."""
+        workers = max(workers, 1)
+        if workers == self._workers:
+            return
+        self._workers = workers
+        self.pacer = Pacer(replace(self._limits, per_second=self._limits.per_second / workers))
+        log.info("delivery paced at %.1f messages/s: %d worker(s) share the bot's limit",
+                 self.pacer.limits.per_second, workers)
 
     def stop(self) -> None:
         """Take no new rows from now on: sends in flight finish and are recorded, the rest stay due.

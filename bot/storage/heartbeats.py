@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.models import HeartbeatRow, LeaseRow
@@ -39,6 +39,19 @@ class HeartbeatRepository:
     def last(self, name: str) -> datetime | None:
         """When the job last beat, or None if it never did."""
         return self._session.scalar(select(HeartbeatRow.at).where(HeartbeatRow.name == name))
+
+    def count_recent(self, prefix: str, since: datetime) -> int:
+        """How many names starting with `prefix` beat at or after `since` (the live workers, say)."""
+        return int(self._session.scalar(
+            select(func.count()).select_from(HeartbeatRow)
+            .where(HeartbeatRow.name.startswith(prefix, autoescape=True), HeartbeatRow.at >= since)
+        ) or 0)
+
+    def forget_before(self, prefix: str, before: datetime) -> None:
+        """Delete the beats of names starting with `prefix` older than `before` (workers long gone)."""
+        self._session.execute(
+            delete(HeartbeatRow).where(HeartbeatRow.name.startswith(prefix, autoescape=True), HeartbeatRow.at < before)
+        )
 
     def take_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take or renew the lease `name` for `owner` until `until`; False while another owner's is live.

@@ -65,6 +65,8 @@ class Ticks:
 
 
 UPDATES_LEASE = "telegram-updates"
+# Each worker's heartbeat name starts with this; delivery divides the bot's send rate among live workers.
+WORKER_BEAT = "worker:"
 # Feeds a worker claims per cycle on a shared (PostgreSQL) database: small enough that two or three workers
 # split a first cycle of thousands of feeds, large enough that the fetcher's concurrency stays busy.
 POLL_BATCH = 100
@@ -104,6 +106,9 @@ class Runner:
         self._stack = contextlib.AsyncExitStack()
         try:
             with db.unit_of_work() as uow:
+                # Workers starting together would each insert the new feeds; one at a time, the later ones
+                # find them stored.
+                uow.feeds.lock_stories()
                 uow.feeds.sync(config.feeds, clock())
         except BaseException:
             self._release_instance()
@@ -282,6 +287,9 @@ class Runner:
         if updater is None:
             raise RuntimeError("the Application was built without an Updater")
         while not self._stopped.is_set():
+            workers = await asyncio.to_thread(self._count_workers)
+            if workers is not None and self.jobs is not None:
+                self.jobs.deliverer.share(workers)
             leader = await asyncio.to_thread(self._hold_updates_lease)
             if leader and not updater.running:
                 log.info("worker %s takes Telegram updates, digests and admin reports", self.worker.describe())
@@ -292,6 +300,18 @@ class Runner:
                 await updater.stop()
             self.leader = leader
             await self._stop_within(self.ticks.renew)
+
+    def _count_workers(self) -> int | None:
+        """Beat for this worker and count the live ones (beaten within a lease time); None when unknown."""
+        now = self.clock()
+        try:
+            with self.db.unit_of_work() as uow:
+                uow.heartbeats.beat(WORKER_BEAT + self.worker.id, now)
+                uow.heartbeats.forget_before(WORKER_BEAT, now - timedelta(days=1))
+                return uow.heartbeats.count_recent(WORKER_BEAT, now - timedelta(seconds=self.ticks.lease))
+        except Exception as error:  # pacing stays as it was; the next round tries again
+            log.warning("worker count not read (%s)", type(error).__name__)
+            return None
 
     def _hold_updates_lease(self) -> bool:
         """Take or renew the lease; False (and a log line naming the holder) while another worker holds it."""
