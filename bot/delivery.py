@@ -174,7 +174,7 @@ class Deliverer:
         retry_base: float = 5.0,
         retry_cap: float = 900.0,
         worker: str | None = None,
-        claim_time: timedelta = timedelta(minutes=5),
+        claim_time: timedelta = timedelta(minutes=2),
         metrics: Metrics | None = None,
     ) -> None:
         """`max_wait`: a row whose chat may not be sent to for longer than this is postponed in the

@@ -108,6 +108,7 @@ class Jobs:
         """Poll the feeds that are due; when stories were created or changed, deliver at once."""
 
         async def work() -> None:
+            matched = False
             while True:
                 report = await self.poller.run_cycle(claim=self.poll_batch)
                 self.state.last_cycle, self.state.last_cycle_at = report, self.clock()
@@ -117,11 +118,14 @@ class Jobs:
                     items = sum(o.new_items for o in report.outcomes)
                     log.info("poll: %d feeds, %d new items, %d new stories, %d failed",
                              len(report.outcomes), items, stories, report.failed)
-                    if any(o.matched_items for o in report.outcomes):
-                        await self.deliver()
-                # A full batch may have left feeds due: take the next at once rather than a tick later.
+                    matched = matched or any(o.matched_items for o in report.outcomes)
+                # A full batch may have left feeds due: take the next at once rather than a tick later. The
+                # delivery comes after the last batch, as after one whole cycle: delivering in between would
+                # hold this worker's polling for as long as the queue takes at Telegram's pace.
                 if self.poll_batch is None or len(report.outcomes) < self.poll_batch or self._stopping:
-                    return
+                    break
+            if matched:
+                await self.deliver()
 
         await self._guarded("poll", work)
 

@@ -165,6 +165,17 @@ class OutboxRepository:
         row = self._require(entry_id)
         return row.claimed_by == owner and row.claimed_until is not None and row.claimed_until > now
 
+    def release_all(self) -> int:
+        """Drop every claim (only when no other worker can be running: SQLite's single process, at start);
+        returns how many rows were claimed."""
+        result = self._session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.claimed_by.is_not(None))
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def release(self, entry_ids: Sequence[int], owner: str) -> None:
         """Give back `owner`'s claims on these rows (those it did not get to), so any worker may send them."""
         if entry_ids:

@@ -110,6 +110,12 @@ class Runner:
                 # find them stored.
                 uow.feeds.lock_stories()
                 uow.feeds.sync(config.feeds, clock())
+                if self._instance is not None:
+                    # The only process on this SQLite file: rows a killed predecessor had claimed are free
+                    # now, not when its claims run out.
+                    uow.outbox.release_all()
+                # Counted by the other workers from now on, before this one sends anything (see _count_workers).
+                uow.heartbeats.beat(WORKER_BEAT + self.worker.id, clock())
         except BaseException:
             self._release_instance()
             raise
