@@ -175,12 +175,14 @@ class Deliverer:
         retry_cap: float = 900.0,
         worker: str | None = None,
         claim_time: timedelta = timedelta(minutes=2),
+        live_within: timedelta = timedelta(seconds=30),
         metrics: Metrics | None = None,
     ) -> None:
         """`max_wait`: a row whose chat may not be sent to for longer than this is postponed in the
         database instead of holding one of the `concurrency` senders asleep. `worker` names this process
         on rows it claims; a claim lasts `claim_time` (far longer than a batch takes), so other workers on
-        the database send other rows, and a worker's rows go to the others only once it has died."""
+        the database send other rows. A claim of a worker whose heartbeat is older than `live_within` is
+        void (the runner beats every few seconds): a killed worker's rows go to the others at once."""
         if max_attempts < 1 or concurrency < 1 or batch_size < 1:
             raise ValueError("max_attempts, concurrency and batch_size must be at least 1")
         self.db = db
@@ -199,6 +201,7 @@ class Deliverer:
         self.retry_cap = retry_cap
         self.worker = worker or this_worker().id
         self.claim_time = claim_time
+        self.live_within = live_within
         self.metrics = metrics or Metrics()
         self._lock = asyncio.Lock()
         self._last_seconds = -float("inf")
@@ -309,7 +312,8 @@ class Deliverer:
     def _due(self, now: datetime) -> list[OutboxEntry]:
         """The next batch of due rows, claimed for this worker."""
         with self.db.unit_of_work() as uow:
-            return uow.outbox.claim(now, self.batch_size, self.worker, now + self.claim_time)
+            return uow.outbox.claim(now, self.batch_size, self.worker, now + self.claim_time,
+                                    live_since=now - self.live_within)
 
     def _release(self, entry_ids: list[int]) -> None:
         with self.db.unit_of_work() as uow:

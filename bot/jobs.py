@@ -19,6 +19,7 @@ from bot.metrics import Metrics
 from bot.pipeline import CycleReport, Poller
 from bot.reports import DailyCount, due, failure_alarms, feed_alarms, render_report
 from bot.storage.db import Database
+from bot.storage.repositories import Claim
 from bot.storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,11 @@ class Jobs:
 
     def __init__(
         self, config: Config, db: Database, poller: Poller, deliverer: Deliverer, clock: Clock, *,
-        notify_admins: Notify | None = None, poll_batch: int | None = None, metrics: Metrics | None = None,
+        notify_admins: Notify | None = None, poll_claim: Claim | None = None, metrics: Metrics | None = None,
     ) -> None:
-        """`poll_batch`: claim at most this many due feeds per cycle (cycles follow each other until none are
-        left), so several workers on one database share the feeds; None takes every due feed at once."""
-        self.poll_batch = poll_batch
+        """`poll_claim`: claim due feeds in batches (cycles follow each other until none are left), so several
+        workers on one database share the feeds; None takes every due feed at once."""
+        self.poll_claim = poll_claim
         self.metrics = metrics or Metrics()
         self._stopping = False
         self.config = config
@@ -110,7 +111,7 @@ class Jobs:
         async def work() -> None:
             matched = False
             while True:
-                report = await self.poller.run_cycle(claim=self.poll_batch)
+                report = await self.poller.run_cycle(claim=self.poll_claim)
                 self.state.last_cycle, self.state.last_cycle_at = report, self.clock()
                 self.metrics.polled((o.status, o.new_items, o.new_stories) for o in report.outcomes)
                 if report.outcomes:
@@ -122,7 +123,7 @@ class Jobs:
                 # A full batch may have left feeds due: take the next at once rather than a tick later. The
                 # delivery comes after the last batch, as after one whole cycle: delivering in between would
                 # hold this worker's polling for as long as the queue takes at Telegram's pace.
-                if self.poll_batch is None or len(report.outcomes) < self.poll_batch or self._stopping:
+                if self.poll_claim is None or len(report.outcomes) < self.poll_claim.batch or self._stopping:
                     break
             if matched:
                 await self.deliver()

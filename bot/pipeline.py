@@ -19,6 +19,7 @@ from bot.match import CompiledTopic, compile_topics, match_item
 from bot.parse import normalize_title, parse_feed
 from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
+from bot.storage.repositories import Claim
 from bot.storage.unit_of_work import UnitOfWork
 from bot.stories import StoryRules, assign_story
 
@@ -34,9 +35,6 @@ QUIET_BATCH = 200
 # How early a feed may be polled before its next check: bench/latency.py measured 63 s periods for 60 s
 # feeds under a 3 s tick without it (each check landed just after a tick).
 DUE_SLACK = timedelta(seconds=1)
-# How long a claimed feed is left to its worker: far longer than one poll (fetch timeout, parse, the wait for
-# the story lock), so only a worker that died loses it.
-FEED_CLAIM = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,18 +181,16 @@ class Poller:
         self._quiet: list[Callable[[UnitOfWork], None]] = []
 
     async def run_cycle(
-        self, progress: Callable[[FeedOutcome], None] | None = None, *, claim: int | None = None
+        self, progress: Callable[[FeedOutcome], None] | None = None, *, claim: Claim | None = None
     ) -> CycleReport:
         """Poll every due feed (bounded concurrency inside the fetcher); one feed's failure never stops others.
 
-        `claim`: take at most this many due feeds and claim them for FEED_CLAIM, so other workers on the
-        same database poll the others (the bot's `run` on PostgreSQL)."""
+        `claim`: take a batch of due feeds and claim them, so other workers on the same database poll the
+        others (the bot's `run` on PostgreSQL)."""
         with self.db.unit_of_work() as uow:
             # Feeds falling due within DUE_SLACK are taken now: a scheduler ticking every few seconds would
             # otherwise find a feed due a few milliseconds after its tick and poll it a whole tick late.
-            now = self.clock()
-            until = None if claim is None else now + FEED_CLAIM
-            due = [s for s in uow.feeds.due(now + DUE_SLACK, limit=claim, claim_until=until) if s.name in self._feeds]
+            due = [s for s in uow.feeds.due(self.clock() + DUE_SLACK, claim=claim) if s.name in self._feeds]
         outcomes: list[FeedOutcome] = []
 
         async def one(state: FeedState) -> None:

@@ -7,6 +7,7 @@ is answered once. At start, a Telegram that cannot be reached is waited for, not
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -21,6 +22,9 @@ from sqlalchemy import make_url
 
 from bot.domain import ChatKind, Feed
 from bot.storage.db import Database
+from bot.storage.heartbeats import WORKER_BEAT
+from bot.storage.instance import gone_from_this_host, this_worker
+from bot.storage.repositories import Claim
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.feedserver import FeedServer
 from tests.test_delivery import new_story
@@ -166,21 +170,39 @@ def owed_to(db: Database, chats: int) -> int:
     return new_story(db, T0)
 
 
-def test_outbox_claims_split_the_rows_and_a_dead_workers_claims_run_out(database: Database) -> None:
+def beat(db: Database, *workers: str, at: datetime = T0) -> None:
+    """The workers beat, as each running `run` does every few seconds."""
+    with db.unit_of_work() as uow:
+        for worker in workers:
+            uow.heartbeats.beat(WORKER_BEAT + worker, at)
+
+
+LIVE = timedelta(seconds=30)
+
+
+def claim_rows(db: Database, owner: str, limit: int, at: datetime = T0) -> set[int]:
+    with db.unit_of_work() as uow:
+        return {e.chat_id for e in uow.outbox.claim(at, limit, owner, at + timedelta(minutes=2), live_since=at - LIVE)}
+
+
+def test_outbox_claims_split_the_rows_and_a_dead_workers_claims_are_void(database: Database) -> None:
     owed_to(database, 10)
-    until = T0 + timedelta(minutes=5)
-    with database.unit_of_work() as uow:
-        first = {e.chat_id for e in uow.outbox.claim(T0, 4, "a", until)}
-    with database.unit_of_work() as uow:
-        second = {e.chat_id for e in uow.outbox.claim(T0, 100, "b", until)}
-        assert uow.outbox.claim(T0, 100, "c", until) == []
+    beat(database, "a", "b", "c")
+    first, second = claim_rows(database, "a", 4), claim_rows(database, "b", 100)
     assert len(first) == 4 and len(second) == 6 and not first & second
+    assert claim_rows(database, "c", 100) == set()
 
     with database.unit_of_work() as uow:
         uow.outbox.release([e.id for e in uow.outbox.due(T0, 100)], "b")  # b gives back what it did not send
-        assert {e.chat_id for e in uow.outbox.claim(T0, 100, "c", until)} == second
-        # a died: once its claims run out, its rows are anyone's.
-        assert {e.chat_id for e in uow.outbox.claim(until, 100, "d", until + timedelta(minutes=5))} == first | second
+    assert claim_rows(database, "c", 100) == second
+    # a stops beating (killed): its claims are void once its beat is older than the live window, long
+    # before they would run out; c's, still beating, hold.
+    later = T0 + timedelta(seconds=31)
+    beat(database, "c", at=later)
+    assert claim_rows(database, "d", 100, at=later) == first
+    # A claim that runs out is free whoever holds it.
+    beat(database, "c", "d", at=T0 + timedelta(minutes=3))
+    assert claim_rows(database, "e", 100, at=T0 + timedelta(minutes=3)) == first | second
 
 
 def test_two_workers_claiming_at_once_get_different_rows(database: Database) -> None:
@@ -188,48 +210,65 @@ def test_two_workers_claiming_at_once_get_different_rows(database: Database) -> 
     if database.url_for_display.startswith("sqlite"):
         pytest.skip("SQLite takes one writer at a time: the second claim would wait for the first to commit")
     owed_to(database, 10)
+    beat(database, "a", "b")
     until = T0 + timedelta(minutes=5)
     with database.unit_of_work() as uow:
-        held = {e.chat_id for e in uow.outbox.claim(T0, 6, "a", until)}
+        held = {e.chat_id for e in uow.outbox.claim(T0, 6, "a", until, live_since=T0 - LIVE)}
         with ThreadPoolExecutor(1) as pool:
-            other = pool.submit(lambda: claim_in_own_transaction(database, "b", until)).result(timeout=60)
+            other = pool.submit(lambda: claim_rows(database, "b", 100)).result(timeout=60)
     assert len(held) == 6 and len(other) == 4 and not held & other
 
 
-def claim_in_own_transaction(database: Database, owner: str, until: datetime) -> set[int]:
-    with database.unit_of_work() as uow:
-        return {e.chat_id for e in uow.outbox.claim(T0, 100, owner, until)}
-
-
-def test_due_feeds_are_claimed_in_batches_and_a_lost_claim_runs_out(database: Database) -> None:
+def test_due_feeds_are_claimed_in_batches_and_a_dead_workers_claims_are_void(database: Database) -> None:
     feeds = [Feed(name=f"f{n}", url=f"https://f{n}.example/rss", language="en", interval_seconds=900,
                   outlet=f"F{n}") for n in range(5)]
     with database.unit_of_work() as uow:
         uow.feeds.sync(feeds, T0)
-    until = T0 + timedelta(minutes=10)
-    with database.unit_of_work() as uow:
-        first = {s.name for s in uow.feeds.due(T0, limit=3, claim_until=until)}
-    with database.unit_of_work() as uow:
-        rest = {s.name for s in uow.feeds.due(T0, limit=3, claim_until=until)}
-        assert uow.feeds.due(T0, claim_until=until) == []
-    assert len(first) == 3 and rest == {f.name for f in feeds} - first
-    with database.unit_of_work() as uow:  # nobody recorded a poll: at the claim's end they are due again
-        assert len(uow.feeds.due(until, claim_until=until + timedelta(minutes=10))) == 5
+    beat(database, "a", "b")
+
+    def due(owner: str, at: datetime = T0) -> set[str]:
+        claim = Claim(owner, batch=3, hold=timedelta(minutes=10), live_within=LIVE)
+        with database.unit_of_work() as uow:
+            return {s.name for s in uow.feeds.due(at, claim=claim)}
+
+    first, rest = due("a"), due("b")
+    assert len(first) == 3 and rest == {f.name for f in feeds} - first and due("b") == set()
+    with database.unit_of_work() as uow:  # b polls its feeds: the real next check replaces the claim's
+        for name in rest:
+            uow.feeds.record_not_modified(name, T0, next_check_at=T0 + timedelta(minutes=15), new_url=None)
+    # Both stop beating; c, running, finds a's feeds abandoned at once, not b's, which were polled.
+    later = T0 + timedelta(seconds=31)
+    beat(database, "c", at=later)
+    assert due("c", later) == first
 
 
 def test_one_worker_holds_the_updates_lease_until_it_stops_or_goes_silent(database: Database) -> None:
     def take(owner: str, at: datetime) -> bool:
+        beat(database, owner, at=at)
         with database.unit_of_work() as uow:
-            return uow.heartbeats.take_lease("telegram-updates", owner, at, at + timedelta(seconds=30))
+            return uow.heartbeats.take_lease("telegram-updates", owner, at, at + LIVE, live_since=at - LIVE)
 
     assert take("a", T0) and not take("b", T0 + timedelta(seconds=1))
     assert take("a", T0 + timedelta(seconds=20))  # renewed: good until +50 s
     assert not take("b", T0 + timedelta(seconds=45))
     assert take("b", T0 + timedelta(seconds=50))  # a went silent
-    assert not take("a", T0 + timedelta(seconds=55))
     with database.unit_of_work() as uow:
         uow.heartbeats.drop_lease("telegram-updates", "b")  # a clean stop hands it over at once
     assert take("a", T0 + timedelta(seconds=56))
+    with database.unit_of_work() as uow:  # a is killed and its host's next worker forgets it: c takes over
+        assert uow.heartbeats.forget_workers(lambda worker: worker == "a") == ["a"]
+    assert take("c", T0 + timedelta(seconds=57))
     with database.unit_of_work() as uow:
         lease = uow.heartbeats.lease("telegram-updates")
-    assert lease is not None and (lease.owner, lease.acquired_at) == ("a", T0 + timedelta(seconds=56))
+    assert lease is not None and (lease.owner, lease.acquired_at) == ("c", T0 + timedelta(seconds=57))
+
+
+def test_a_worker_of_this_host_that_no_longer_runs_is_recognised(tmp_path: Path) -> None:
+    me = this_worker()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    assert gone_from_this_host(f"{me.host}/{dead.pid}/abc123", me)
+    assert gone_from_this_host(f"{me.host}/{me.pid}/000000", me)  # our pid, before us
+    assert not gone_from_this_host(me.id, me)
+    assert not gone_from_this_host(f"{me.host}/{os.getppid()}/abc123", me)  # pytest's parent runs
+    assert not gone_from_this_host(f"other-host/{dead.pid}/abc123", me)  # never judged from here

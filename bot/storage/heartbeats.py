@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, delete, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.models import HeartbeatRow, LeaseRow
+
+# Each worker beats the heartbeat WORKER_BEAT + its id while it runs; it is live while that beat is recent.
+WORKER_BEAT = "worker:"
+
+
+def live(owner: SQLColumnExpression[Any], since: datetime) -> ColumnElement[bool]:
+    """Whether the worker named by `owner` (a column of the enclosing query) beat at or after `since`.
+
+    A claim or lease of a worker that is not live is void: a worker killed with -9 stops beating, and one
+    that stops cleanly removes its beat, so its work goes to the others without waiting for its claims.
+    """
+    return exists().where(HeartbeatRow.name == literal(WORKER_BEAT) + owner, HeartbeatRow.at >= since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +67,21 @@ class HeartbeatRepository:
             delete(HeartbeatRow).where(HeartbeatRow.name.startswith(prefix, autoescape=True), HeartbeatRow.at < before)
         )
 
-    def take_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+    def forget_workers(self, dead: Callable[[str], bool]) -> list[str]:
+        """Delete the beats of the workers `dead` says are gone (by their id); returns their ids."""
+        names = self._session.scalars(
+            select(HeartbeatRow.name).where(HeartbeatRow.name.startswith(WORKER_BEAT, autoescape=True))
+        )
+        gone = [name.removeprefix(WORKER_BEAT) for name in names if dead(name.removeprefix(WORKER_BEAT))]
+        if gone:
+            self._session.execute(delete(HeartbeatRow).where(HeartbeatRow.name.in_([WORKER_BEAT + g for g in gone])))
+        return gone
+
+    def take_lease(self, name: str, owner: str, now: datetime, until: datetime, *, live_since: datetime) -> bool:
         """Take or renew the lease `name` for `owner` until `until`; False while another owner's is live.
 
-        One UPDATE decides, so two processes racing for an expired lease cannot both win: the row is
-        taken only where it is ours or has run out.
+        One UPDATE decides, so two processes racing for a lost lease cannot both win: the row is taken only
+        where it is ours, has run out, or its holder is no live worker (no beat since `live_since`).
         """
         if self._session.get(LeaseRow, name) is None:
             # The first holder creates the row; a racing creator fails its commit and tries again next round.
@@ -74,7 +98,7 @@ class HeartbeatRepository:
             return True
         taken = self._session.execute(
             update(LeaseRow)
-            .where(LeaseRow.name == name, LeaseRow.expires_at <= now)
+            .where(LeaseRow.name == name, or_(LeaseRow.expires_at <= now, ~live(LeaseRow.owner, live_since)))
             .values(owner=owner, acquired_at=now, expires_at=until)
             .execution_options(synchronize_session=False)
         )

@@ -42,6 +42,26 @@ def this_worker(now: datetime | None = None) -> Worker:
     return Worker(pid, host, now or datetime.now(UTC), f"{host}/{pid}/{secrets.token_hex(3)}")
 
 
+def gone_from_this_host(worker_id: str, me: Worker) -> bool:
+    """Whether `worker_id` names a process of this host that no longer runs (killed, crashed, or the previous
+    life of a restarted container reusing our pid). Workers on other hosts are never judged from here,
+    which is why every host running workers needs its own host name."""
+    host, _, rest = worker_id.partition("/")
+    pid_text = rest.partition("/")[0]
+    if host != me.host or not pid_text.isdigit() or worker_id == me.id:
+        return False
+    pid = int(pid_text)
+    if pid == me.pid:
+        return True  # our pid, another id: a process before us that had our pid is gone
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, under another user
+    return False
+
+
 class AlreadyRunning(BotError):
     """Another `run` process holds the SQLite database."""
 

@@ -86,6 +86,9 @@ class FeedRow(Base):
     malformed: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The worker that claimed the feed to poll it, and the next check the claim set (see FeedRepository.due).
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ItemRow(Base):

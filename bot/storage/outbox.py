@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.domain import DeliveryMode, OutboxEntry, OutboxKind, OutboxStatus, Urgency
+from bot.storage.heartbeats import live
 from bot.storage.models import ChatRow, OutboxRow, StoryRow, SubscriptionRow
 
 # Rows per INSERT statement in enqueue.
@@ -54,7 +55,7 @@ def _entries_query() -> Select[OutboxRow, int]:
     return select(OutboxRow, ChatRow.telegram_id).join(ChatRow, ChatRow.id == OutboxRow.chat_id)
 
 
-def _claimable(now: datetime, limit: int) -> Select[OutboxRow, int]:
+def _claimable(now: datetime, limit: int, live_since: datetime) -> Select[OutboxRow, int]:
     """Pending rows due at `now` that no live claim holds and no pending followed alert holds back."""
     return (
         _entries_query()
@@ -62,7 +63,11 @@ def _claimable(now: datetime, limit: int) -> Select[OutboxRow, int]:
         .where(
             OutboxRow.status == OutboxStatus.PENDING.value,
             OutboxRow.next_attempt_at <= now,
-            or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until <= now),
+            or_(
+                OutboxRow.claimed_until.is_(None),
+                OutboxRow.claimed_until <= now,
+                ~live(OutboxRow.claimed_by, live_since),
+            ),
             ~_waits_for_followed_story(),
         )
         .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
@@ -139,17 +144,20 @@ class OutboxRepository:
         )
         return [_entry(row, chat_id) for row, chat_id in self._session.execute(query)]
 
-    def claim(self, now: datetime, limit: int, owner: str, until: datetime) -> list[OutboxEntry]:
+    def claim(
+        self, now: datetime, limit: int, owner: str, until: datetime, *, live_since: datetime
+    ) -> list[OutboxEntry]:
         """The due rows to send next, claimed by `owner` until `until`; the longest waiting first.
 
-        Left out: rows another worker's live claim holds, and a follow-up story's row while the chat's alert
+        Left out: rows another worker's claim holds (until it runs out, or at once when that worker has not
+        beaten since `live_since`: it was killed or stopped), and a follow-up story's row while the chat's alert
         of the story it follows is still pending: a reader must never get the sequel before the story (a
         retried or postponed first alert would otherwise be overtaken); once that alert is sent or given up,
         the follow-up goes. On PostgreSQL the rows are locked with SKIP LOCKED, so workers claiming at once
         get different rows; SQLite lets one writer in at a time. Only outbox rows are locked, never chats
         or stories.
         """
-        query = _claimable(now, limit).with_for_update(of=OutboxRow, skip_locked=True)
+        query = _claimable(now, limit, live_since).with_for_update(of=OutboxRow, skip_locked=True)
         found = list(self._session.execute(query))
         if found:
             self._session.execute(

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, insert, select, text
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from bot.domain import Feed, FeedState, Item
+from bot.storage.heartbeats import live
 from bot.storage.models import FeedRow, ItemRow, ItemTopicRow
 
 REMOVED_FROM_CONFIG = "removed from config"
 # The PostgreSQL advisory lock key of the story step (any fixed number no other lock of the bot uses).
 STORY_LOCK_KEY = 0x0AD0_5707
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """How a worker sharing the database takes due feeds: how many at a time, for how long, as whom."""
+
+    owner: str
+    batch: int
+    hold: timedelta  # far longer than one poll: only a claimant that died loses it before the poll ends
+    live_within: timedelta  # a claimant whose worker beat is older than this is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,32 +135,40 @@ class FeedRepository:
                 row.disabled_reason = REMOVED_FROM_CONFIG
                 row.updated_at = now
 
-    def due(
-        self, now: datetime, *, limit: int | None = None, claim_until: datetime | None = None
-    ) -> list[FeedState]:
-        """Enabled feeds whose next check is at or before `now`, the longest waiting first; at most `limit`.
+    def due(self, now: datetime, *, claim: Claim | None = None) -> list[FeedState]:
+        """Enabled feeds whose next check is at or before `now`, the longest waiting first.
 
-        With `claim_until`, the feeds returned are claimed until then: their next check moves to that time,
-        in the same transaction (on PostgreSQL the rows are locked with SKIP LOCKED, so two workers asking at
-        once get different feeds). The poll then sets the real next check; a worker that dies mid-poll
-        leaves the feed due again once the claim has run out. next_check_at is the claim: a second column
-        would say the same thing, and every reader of "due" would have to learn it.
+        With `claim`, at most claim.batch feeds, claimed for claim.owner: their next check moves to the
+        claim's end in the same transaction (on PostgreSQL the rows are locked with SKIP LOCKED, so two
+        workers asking at once get different feeds), and the poll then sets the real next check. A feed still
+        showing the claim's end is due again at once when its claimant is no live worker (killed, or
+        stopped), else when the claim runs out.
         """
+        due = FeedRow.next_check_at <= now
+        if claim is not None:
+            abandoned = and_(
+                FeedRow.claimed_by.is_not(None),
+                FeedRow.claimed_by != claim.owner,
+                FeedRow.next_check_at == FeedRow.claimed_until,  # the poll, which rewrites it, never came
+                ~live(FeedRow.claimed_by, now - claim.live_within),
+            )
+            due = or_(due, abandoned)
         query = (
             select(FeedRow)
-            .where(FeedRow.disabled.is_(False), FeedRow.next_check_at <= now)
+            .where(FeedRow.disabled.is_(False), due)
             .order_by(FeedRow.next_check_at, FeedRow.name)
-            .limit(limit)
+            .limit(None if claim is None else claim.batch)
         )
-        if claim_until is not None:
-            # SQLite renders no FOR UPDATE; its BEGIN IMMEDIATE already lets one writer at a time in.
-            query = query.with_for_update(skip_locked=True)
-        rows = list(self._session.scalars(query))
+        if claim is None:
+            return [_feed_state(row) for row in self._session.scalars(query)]
+        # SQLite renders no FOR UPDATE; its BEGIN IMMEDIATE already lets one writer at a time in.
+        rows = list(self._session.scalars(query.with_for_update(skip_locked=True)))
         states = [_feed_state(row) for row in rows]  # as they were: the poll reads the state it claimed
-        if claim_until is not None:
-            for row in rows:
-                row.next_check_at = claim_until
-            self._session.flush()
+        until = now + claim.hold
+        for row in rows:
+            row.next_check_at = row.claimed_until = until
+            row.claimed_by = claim.owner
+        self._session.flush()
         return states
 
     def lock_stories(self) -> None:

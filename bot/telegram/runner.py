@@ -38,7 +38,9 @@ from bot.metrics import Metrics, parse_port, serve_metrics
 from bot.pipeline import Clock, Poller, fetch_limits
 from bot.services import ConfigRef, Services
 from bot.storage.db import Database
-from bot.storage.instance import Worker, instance_lock, this_worker
+from bot.storage.heartbeats import WORKER_BEAT
+from bot.storage.instance import Worker, gone_from_this_host, instance_lock, this_worker
+from bot.storage.repositories import Claim
 from bot.telegram.app import BotApplication, build_application, register_commands
 from bot.telegram.sender import TelegramSender
 
@@ -65,11 +67,12 @@ class Ticks:
 
 
 UPDATES_LEASE = "telegram-updates"
-# Each worker's heartbeat name starts with this; delivery divides the bot's send rate among live workers.
-WORKER_BEAT = "worker:"
 # Feeds a worker claims per cycle on a shared (PostgreSQL) database: small enough that two or three workers
 # split a first cycle of thousands of feeds, large enough that the fetcher's concurrency stays busy.
 POLL_BATCH = 100
+# How long a claimed feed is left to its worker while that worker runs: far longer than one poll (fetch
+# timeout, parse, the wait for the story lock).
+FEED_CLAIM = timedelta(minutes=10)
 
 
 class Runner:
@@ -114,8 +117,12 @@ class Runner:
                     # The only process on this SQLite file: rows a killed predecessor had claimed are free
                     # now, not when its claims run out.
                     uow.outbox.release_all()
+                # Workers of this host that were killed: their claims and the updates lease are free now.
+                gone = uow.heartbeats.forget_workers(lambda other: gone_from_this_host(other, self.worker))
                 # Counted by the other workers from now on, before this one sends anything (see _count_workers).
                 uow.heartbeats.beat(WORKER_BEAT + self.worker.id, clock())
+            if gone:
+                log.info("workers no longer running on this host, their claims freed: %s", ", ".join(gone))
         except BaseException:
             self._release_instance()
             raise
@@ -150,8 +157,10 @@ class Runner:
         metrics = self._metrics()
         self.jobs = Jobs(
             config, self.db, Poller(config, self.db, self._fetcher, self.clock, self.gazetteer),
-            Deliverer(self.db, sender, self.clock, worker=self.worker.id, metrics=metrics), self.clock,
-            notify_admins=self._notify_admins, poll_batch=POLL_BATCH if self.shared else None, metrics=metrics,
+            Deliverer(self.db, sender, self.clock, worker=self.worker.id, live_within=self._live, metrics=metrics),
+            self.clock,
+            notify_admins=self._notify_admins, metrics=metrics,
+            poll_claim=Claim(self.worker.id, POLL_BATCH, FEED_CLAIM, self._live) if self.shared else None,
         )
         await register_commands(application.bot, self.settings.admin_ids)
         jobs, ticks = self.jobs, self.ticks
@@ -177,6 +186,11 @@ class Runner:
         every(ticks.maintain, "maintain", jobs.maintain, 30.0, leader_only=True)
         log.info("bot started: %d feeds, %d topics; database %s; worker %s", len(config.feeds), len(config.topics),
                  self.db.url_for_display, self.worker.describe())
+
+    @property
+    def _live(self) -> timedelta:
+        """How recent a worker's beat must be for it to count as running (it beats every `renew` seconds)."""
+        return timedelta(seconds=self.ticks.lease)
 
     def _metrics(self) -> Metrics:
         """The Prometheus endpoint when METRICS_PORT is set (closed with the fetcher), else nothing recorded."""
@@ -256,7 +270,7 @@ class Runner:
                 if app.running:
                     await app.stop()
                 await self._post_stop(app)
-                await asyncio.to_thread(self._drop_updates_lease)
+                await asyncio.to_thread(self._retire)
                 await app.shutdown()
         finally:
             await self._post_shutdown(app)
@@ -314,7 +328,7 @@ class Runner:
             with self.db.unit_of_work() as uow:
                 uow.heartbeats.beat(WORKER_BEAT + self.worker.id, now)
                 uow.heartbeats.forget_before(WORKER_BEAT, now - timedelta(days=1))
-                return uow.heartbeats.count_recent(WORKER_BEAT, now - timedelta(seconds=self.ticks.lease))
+                return uow.heartbeats.count_recent(WORKER_BEAT, now - self._live)
         except Exception as error:  # pacing stays as it was; the next round tries again
             log.warning("worker count not read (%s)", type(error).__name__)
             return None
@@ -324,8 +338,8 @@ class Runner:
         now = self.clock()
         try:
             with self.db.unit_of_work() as uow:
-                if uow.heartbeats.take_lease(UPDATES_LEASE, self.worker.id, now,
-                                             now + timedelta(seconds=self.ticks.lease)):
+                if uow.heartbeats.take_lease(UPDATES_LEASE, self.worker.id, now, now + self._live,
+                                             live_since=now - self._live):
                     return True
                 holder = uow.heartbeats.lease(UPDATES_LEASE)
         except Exception as error:  # the database is away: take no updates meanwhile; retried next round
@@ -338,12 +352,14 @@ class Runner:
                      holder.owner if holder else "?")
         return False
 
-    def _drop_updates_lease(self) -> None:
-        if not self.leader:
-            return
+    def _retire(self) -> None:
+        """A clean stop: give up the updates lease and stop counting as a worker, so the others take over
+        and pace for one worker fewer at once."""
         try:
             with self.db.unit_of_work() as uow:
-                uow.heartbeats.drop_lease(UPDATES_LEASE, self.worker.id)
+                if self.leader:
+                    uow.heartbeats.drop_lease(UPDATES_LEASE, self.worker.id)
+                uow.heartbeats.forget_workers(lambda other: other == self.worker.id)
         except Exception as error:  # it runs out by itself within the lease time
             log.warning("updates lease not released (%s); another worker takes over when it runs out",
                         type(error).__name__)

@@ -1,4 +1,4 @@
-"""workers: claims on outbox rows, and leases, so several `run` processes share one database
+"""workers: claims on feeds and outbox rows, and leases, so several `run` processes share one database
 
 Revision ID: 0006
 Revises: 0003
@@ -24,6 +24,9 @@ Timestamp = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     # batch mode: SQLite adds columns in place, and the batch keeps the constraint names of the models.
+    with op.batch_alter_table("feeds") as feeds:
+        feeds.add_column(sa.Column("claimed_by", sa.String(200), nullable=True))
+        feeds.add_column(sa.Column("claimed_until", Timestamp, nullable=True))
     with op.batch_alter_table("outbox") as outbox:
         outbox.add_column(sa.Column("claimed_by", sa.String(200), nullable=True))
         outbox.add_column(sa.Column("claimed_until", Timestamp, nullable=True))
@@ -42,3 +45,6 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox") as outbox:
         outbox.drop_column("claimed_until")
         outbox.drop_column("claimed_by")
+    with op.batch_alter_table("feeds") as feeds:
+        feeds.drop_column("claimed_until")
+        feeds.drop_column("claimed_by")
