@@ -12,9 +12,10 @@ import asyncio
 import logging
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,8 +30,10 @@ from bot.errors import (
     RetryLater,
     TransientDeliveryError,
 )
+from bot.metrics import Metrics
 from bot.ratelimit import Pacer
 from bot.storage.db import Database
+from bot.storage.instance import this_worker
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,11 @@ _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 MAX_REASON = 500
 
 
+def shorten(title: str, limit: int = 80) -> str:
+    """A story title short enough for a log line."""
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
 def readable(reason: str) -> str:
     """A failure reason fit to store and show admins: one line, bounded, any bot token masked."""
     text = " ".join(_TOKEN.sub("<token>", reason).split())
@@ -165,15 +173,24 @@ class Deliverer:
         max_wait: float = 3.0,
         retry_base: float = 5.0,
         retry_cap: float = 900.0,
+        worker: str | None = None,
+        claim_time: timedelta = timedelta(minutes=2),
+        live_within: timedelta = timedelta(seconds=30),
+        metrics: Metrics | None = None,
     ) -> None:
         """`max_wait`: a row whose chat may not be sent to for longer than this is postponed in the
-        database instead of holding one of the `concurrency` senders asleep."""
+        database instead of holding one of the `concurrency` senders asleep. `worker` names this process
+        on rows it claims; a claim lasts `claim_time` (far longer than a batch takes), so other workers on
+        the database send other rows. A claim of a worker whose heartbeat is older than `live_within` is
+        void (the runner beats every few seconds): a killed worker's rows go to the others at once."""
         if max_attempts < 1 or concurrency < 1 or batch_size < 1:
             raise ValueError("max_attempts, concurrency and batch_size must be at least 1")
         self.db = db
         self.sender = sender
         self.clock = clock
         self.pacer = pacer or Pacer()
+        self._limits = self.pacer.limits  # the whole bot's; share() divides the overall rate
+        self._workers = 1
         self.max_attempts = max_attempts
         self.edit_interval = edit_interval
         self.sleep = sleep
@@ -182,12 +199,28 @@ class Deliverer:
         self.max_wait = max_wait
         self.retry_base = retry_base
         self.retry_cap = retry_cap
+        self.worker = worker or this_worker().id
+        self.claim_time = claim_time
+        self.live_within = live_within
+        self.metrics = metrics or Metrics()
         self._lock = asyncio.Lock()
         self._last_seconds = -float("inf")
         self._stopping = False
         # Rows Telegram accepted whose SENT could not be committed (the database failed right then):
         # they are recorded on their next turn instead of being sent again.
         self._unrecorded: dict[int, tuple[int, Story]] = {}
+
+    def share(self, workers: int) -> None:
+        """Pace sends for 1/`workers` of Telegram's overall limit: the limit is the bot's, and that many
+        workers send for it. Per-chat pacing starts afresh; a send that then trips a limit gets a 429 and is
+        postponed as usual, never lost or repeated."""
+        workers = max(workers, 1)
+        if workers == self._workers:
+            return
+        self._workers = workers
+        self.pacer = Pacer(replace(self._limits, per_second=self._limits.per_second / workers))
+        log.info("delivery paced at %.1f messages/s: %d worker(s) share the bot's limit",
+                 self.pacer.limits.per_second, workers)
 
     def stop(self) -> None:
         """Take no new rows from now on: sends in flight finish and are recorded, the rest stay due.
@@ -258,7 +291,13 @@ class Deliverer:
                 return
             previous = ids
             stories: dict[int, Story] = {}
-            await asyncio.gather(*(self._send_slot(entry, semaphore, stories, tally) for entry in entries))
+            try:
+                await asyncio.gather(*(self._send_slot(entry, semaphore, stories, tally) for entry in entries))
+            finally:
+                # Rows left unsent (a stop, a pause) go back to every worker at once, not when the claim
+                # runs out. A row sent but not recorded stays claimed: no other worker may send it again.
+                kept = [i for i in ids if i not in self._unrecorded]
+                await asyncio.to_thread(self._release, kept)
 
     async def _send_slot(
         self, entry: OutboxEntry, semaphore: asyncio.Semaphore, stories: dict[int, Story], tally: _Tally
@@ -271,8 +310,14 @@ class Deliverer:
             await self._send_guarded(entry, stories, tally)
 
     def _due(self, now: datetime) -> list[OutboxEntry]:
+        """The next batch of due rows, claimed for this worker."""
         with self.db.unit_of_work() as uow:
-            return uow.outbox.due(now, self.batch_size)
+            return uow.outbox.claim(now, self.batch_size, self.worker, now + self.claim_time,
+                                    live_since=now - self.live_within)
+
+    def _release(self, entry_ids: list[int]) -> None:
+        with self.db.unit_of_work() as uow:
+            uow.outbox.release(entry_ids, self.worker)
 
     async def _send_guarded(self, entry: OutboxEntry, stories: dict[int, Story], tally: _Tally) -> None:
         """Deliver one row; an unexpected error is logged with the chat and recorded on the row."""
@@ -297,6 +342,8 @@ class Deliverer:
             entry = uow.outbox.get(entry_id)
             if entry.status is not OutboxStatus.PENDING:
                 return None
+            if not uow.outbox.held_by(entry_id, self.worker, self.clock()):
+                return None  # our claim ran out while the row waited: another worker may be sending it
             chat = uow.chats.get(entry.chat_id)
             if chat is None:
                 return "chat is no longer stored"
@@ -350,6 +397,13 @@ class Deliverer:
                 await asyncio.to_thread(self._deactivate, chat.id, gone.reason, tally)
             except MessageRejected as rejected:
                 await asyncio.to_thread(self._fail, entry.id, f"rejected by Telegram: {rejected.reason}", tally)
+            except Exception as error:
+                # Outside the Sender's contract, raised once the request may have gone out: a retry could
+                # show the chat the alert twice, so it counts as uncertain, like a send left unanswered.
+                # (_fail logs it, with the error's type and message.)
+                reason = (f"unexpected {type(error).__name__}: {error} during the send; it may have arrived, "
+                          "so it is not resent")
+                await asyncio.to_thread(self._fail, entry.id, reason, tally)
             else:
                 try:
                     await asyncio.to_thread(self._mark_sent, entry.id, message_id, job.story, tally)
@@ -361,11 +415,15 @@ class Deliverer:
 
     async def _send(self, job: _Job) -> int:
         silent = in_quiet_hours(job.chat.settings, self.clock())
-        if job.entry.kind is OutboxKind.FOLLOWUP:
-            # outbox.enqueue owes a follow-up only when the alert went out as an update and the story is
-            # urgent now, so the urgency the alert showed is UPDATE.
-            return await self.sender.send_followup(job.chat, job.story, Urgency.UPDATE, silent=silent)
-        return await self.sender.send_alert(job.chat, job.story, silent=silent)
+        started = time.perf_counter()
+        try:
+            if job.entry.kind is OutboxKind.FOLLOWUP:
+                # outbox.enqueue owes a follow-up only when the alert went out as an update and the story is
+                # urgent now, so the urgency the alert showed is UPDATE.
+                return await self.sender.send_followup(job.chat, job.story, Urgency.UPDATE, silent=silent)
+            return await self.sender.send_alert(job.chat, job.story, silent=silent)
+        finally:
+            self.metrics.send_took(time.perf_counter() - started)
 
     async def _limited(self, chat_id: int, limited: RetryLater, tally: _Tally) -> None:
         """Telegram asked to wait: hold the chat (or everything), without counting an attempt."""
@@ -383,12 +441,19 @@ class Deliverer:
     def _mark_sent(self, entry_id: int, message_id: int, story: Story, tally: _Tally) -> None:
         with self.db.unit_of_work() as uow:
             uow.outbox.mark_sent(entry_id, message_id, story.revision, story.urgency, self.clock())
+            entry = uow.outbox.get(entry_id)
         tally.bump("sent")
+        log.info("%s of story %d %r sent to chat %d as message %d", entry.kind.value, story.id,
+                 shorten(story.title), entry.chat_id, message_id,
+                 extra={"story": story.id, "chat": entry.chat_id, "row": entry_id})
 
     def _fail(self, entry_id: int, reason: str, tally: _Tally) -> None:
         with self.db.unit_of_work() as uow:
             uow.outbox.mark_failed(entry_id, readable(reason), self.clock())
+            entry = uow.outbox.get(entry_id)
         tally.bump("failed")
+        log.warning("%s of story %d to chat %d given up: %s", entry.kind.value, entry.story_id, entry.chat_id,
+                    readable(reason), extra={"story": entry.story_id, "chat": entry.chat_id, "row": entry_id})
 
     def _record_retry(self, entry_id: int, reason: str, tally: _Tally) -> None:
         """Count a failed attempt: retry later with backoff, or give up after max_attempts."""
@@ -405,6 +470,9 @@ class Deliverer:
             delay = retry_delay(attempt, base=self.retry_base, cap=self.retry_cap)
             uow.outbox.mark_retry(entry_id, now + timedelta(seconds=delay), readable(reason))
         tally.bump("retried")
+        log.info("%s of story %d to chat %d not sent (attempt %d, retry in %.0f s): %s", entry.kind.value,
+                 entry.story_id, entry.chat_id, attempt, delay, readable(reason),
+                 extra={"story": entry.story_id, "chat": entry.chat_id, "row": entry_id})
 
     def _postpone(self, chat_id: int, until: datetime, tally: _Tally) -> None:
         with self.db.unit_of_work() as uow:

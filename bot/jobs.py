@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config import Config
-from bot.delivery import Deliverer
+from bot.delivery import Deliverer, DeliveryReport
+from bot.metrics import Metrics
 from bot.pipeline import CycleReport, Poller
 from bot.reports import DailyCount, due, failure_alarms, feed_alarms, render_report
 from bot.storage.db import Database
+from bot.storage.repositories import Claim
 from bot.storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,18 @@ _DAILY = "report:daily"
 _FAILURES_SEEN = "report:failures-since"
 # Story index rows older than the follow-up window can match nothing; this much slack keeps them a while longer.
 _KEY_SLACK = timedelta(days=2)
+
+
+def describe(report: DeliveryReport) -> str:
+    """A drain's counts as an operator reads them: "12 sent, 1 edited, 2 failed (1 chat deactivated)"."""
+    parts = [f"{report.sent} sent"]
+    for count, what in ((report.edited, "edited"), (report.retried, "to retry"), (report.failed, "failed"),
+                        (report.postponed, "postponed")):
+        if count:
+            parts.append(f"{count} {what}")
+    if report.deactivated:
+        parts.append(f"{report.deactivated} chat{'s' if report.deactivated > 1 else ''} deactivated")
+    return ", ".join(parts)
 
 
 @dataclass
@@ -49,8 +63,13 @@ class Jobs:
 
     def __init__(
         self, config: Config, db: Database, poller: Poller, deliverer: Deliverer, clock: Clock, *,
-        notify_admins: Notify | None = None,
+        notify_admins: Notify | None = None, poll_claim: Claim | None = None, metrics: Metrics | None = None,
     ) -> None:
+        """`poll_claim`: claim due feeds in batches (cycles follow each other until none are left), so several
+        workers on one database share the feeds; None takes every due feed at once."""
+        self.poll_claim = poll_claim
+        self.metrics = metrics or Metrics()
+        self._stopping = False
         self.config = config
         self.db = db
         self.poller = poller
@@ -90,15 +109,24 @@ class Jobs:
         """Poll the feeds that are due; when stories were created or changed, deliver at once."""
 
         async def work() -> None:
-            report = await self.poller.run_cycle()
-            self.state.last_cycle, self.state.last_cycle_at = report, self.clock()
-            if report.outcomes:
-                stories = sum(o.new_stories for o in report.outcomes)
-                items = sum(o.new_items for o in report.outcomes)
-                log.info("poll: %d feeds, %d new items, %d new stories, %d failed",
-                         len(report.outcomes), items, stories, report.failed)
-                if any(o.matched_items for o in report.outcomes):
-                    await self.deliver()
+            matched = False
+            while True:
+                report = await self.poller.run_cycle(claim=self.poll_claim)
+                self.state.last_cycle, self.state.last_cycle_at = report, self.clock()
+                self.metrics.polled((o.status, o.new_items, o.new_stories) for o in report.outcomes)
+                if report.outcomes:
+                    stories = sum(o.new_stories for o in report.outcomes)
+                    items = sum(o.new_items for o in report.outcomes)
+                    log.info("poll: %d feeds, %d new items, %d new stories, %d failed",
+                             len(report.outcomes), items, stories, report.failed)
+                    matched = matched or any(o.matched_items for o in report.outcomes)
+                # A full batch may have left feeds due: take the next at once rather than a tick later. The
+                # delivery comes after the last batch, as after one whole cycle: delivering in between would
+                # hold this worker's polling for as long as the queue takes at Telegram's pace.
+                if self.poll_claim is None or len(report.outcomes) < self.poll_claim.batch or self._stopping:
+                    break
+            if matched:
+                await self.deliver()
 
         await self._guarded("poll", work)
 
@@ -107,8 +135,9 @@ class Jobs:
 
         async def work() -> None:
             report = await self.deliverer.drain()
-            if any(getattr(report, name, 0) for name in ("sent", "edited", "failed", "deactivated")):
-                log.info("delivery: %s", report)
+            self.metrics.delivered(report.sent, report.failed, report.retried)
+            if report.sent or report.edited or report.failed or report.deactivated or report.retried:
+                log.info("delivery: %s", describe(report))
 
         await self._guarded("deliver", work)
 
@@ -182,7 +211,9 @@ class Jobs:
         return render_report(fresh, daily)
 
     def stop(self) -> None:
-        """The process is stopping: delivery takes no new rows (what is queued waits for the next start)."""
+        """The process is stopping: delivery takes no new rows (what is queued waits for the next start), and
+        polling takes no further batch."""
+        self._stopping = True
         self.deliverer.stop()
 
     async def wait_idle(self, timeout: float) -> bool:

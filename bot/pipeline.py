@@ -19,7 +19,7 @@ from bot.match import CompiledTopic, compile_topics, match_item
 from bot.parse import normalize_title, parse_feed
 from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
-from bot.storage.repositories import ItemRejected, Original
+from bot.storage.repositories import Claim, ItemRejected, Original
 from bot.storage.unit_of_work import UnitOfWork
 from bot.stories.step import StoryRules, assign_story
 
@@ -209,12 +209,17 @@ class Poller:
         self._store_lock = asyncio.Lock()
         self._quiet: list[Callable[[UnitOfWork], None]] = []
 
-    async def run_cycle(self, progress: Callable[[FeedOutcome], None] | None = None) -> CycleReport:
-        """Poll every due feed (bounded concurrency inside the fetcher); one feed's failure never stops others."""
+    async def run_cycle(
+        self, progress: Callable[[FeedOutcome], None] | None = None, *, claim: Claim | None = None
+    ) -> CycleReport:
+        """Poll every due feed (bounded concurrency inside the fetcher); one feed's failure never stops others.
+
+        `claim`: take a batch of due feeds and claim them, so other workers on the same database poll the
+        others (the bot's `run` on PostgreSQL)."""
         with self.db.unit_of_work() as uow:
             # Feeds falling due within DUE_SLACK are taken now: a scheduler ticking every few seconds would
             # otherwise find a feed due a few milliseconds after its tick and poll it a whole tick late.
-            due = [s for s in uow.feeds.due(self.clock() + DUE_SLACK) if s.name in self._feeds]
+            due = [s for s in uow.feeds.due(self.clock() + DUE_SLACK, claim=claim) if s.name in self._feeds]
         outcomes: list[FeedOutcome] = []
 
         async def one(state: FeedState) -> None:
@@ -350,6 +355,7 @@ class Poller:
     ) -> list[IngestedItem]:
         """Store the parsed items and the feed's new state in one transaction."""
         with self.db.unit_of_work() as uow:
+            uow.feeds.lock_stories()  # other workers on the database store one at a time too
             results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now)
             uow.feeds.record_fetched(
                 feed.name, now, next_check_at=next_at, etag=fetched.etag,

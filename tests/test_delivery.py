@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -434,6 +434,32 @@ def test_a_hanging_server_never_makes_a_chat_see_an_alert_twice(
     assert {e.status for e in entries} == {OutboxStatus.SENT, OutboxStatus.FAILED}
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "<html><body>502 upstream answered, then the proxy mangled it</body></html>",  # no JSON at all
+        {"ok": True, "result": True},  # JSON, but no message where one must be (version drift)
+    ],
+    ids=["not-json", "wrong-shape"],
+)
+def test_an_unreadable_answer_after_a_send_is_uncertain_and_never_resent(
+    database: Database, fake_telegram: FakeTelegram, answer: dict[str, object] | str
+) -> None:
+    chats = private_chats(fake_telegram, database, [611, 612])
+    new_story(database, T0)
+    fake_telegram.garble_next("sendMessage", answer)
+
+    run(database, fake_telegram, lambda d, c: drain_until_done(database, d, c))
+
+    # Telegram took both messages; the one whose answer could not be read is not sent again.
+    assert {c: len(fake_telegram.messages(c)) for c in chats} == dict.fromkeys(chats, 1)
+    entries = all_rows(database, len(chats))
+    assert sorted(e.status.value for e in entries) == ["failed", "sent"]
+    (failed,) = [e for e in entries if e.status is OutboxStatus.FAILED]
+    assert "may have arrived" in (failed.last_error or "") and failed.attempts == 0
+    assert fake_telegram.token not in (failed.last_error or "")
+
+
 def test_a_group_upgraded_to_a_supergroup_gets_its_alert_at_the_new_id(
     database: Database, fake_telegram: FakeTelegram
 ) -> None:
@@ -516,6 +542,35 @@ def test_a_story_turning_urgent_posts_a_short_followup(database: Database, fake_
     assert kinds == [(OutboxKind.ALERT, OutboxStatus.SENT), (OutboxKind.FOLLOWUP, OutboxStatus.SENT)]
     # The alert itself was also brought up to date.
     assert len(fake_telegram.edits(901)) == 1
+
+
+def test_a_follow_up_storys_alert_waits_for_the_alert_of_the_story_it_follows(
+    database: Database, fake_telegram: FakeTelegram
+) -> None:
+    private_chats(fake_telegram, database, [951, 952])
+    first = new_story(database, T0, title="Hundreds held at Tumen")
+    with database.unit_of_work() as uow:
+        later = replace(content(urgency=Urgency.URGENT, sources=1, title="Tumen detainees sent back"),
+                        follow_up_of=first)
+        follow_up = uow.stories.create(later, StoryProfile(0, T0, T0, 1, ()), T0)
+        add_source(uow, follow_up, "Herald", T0)
+        uow.outbox.enqueue(follow_up, T0)
+    # Chat 951's first alert fails for now (a 5xx) and waits its backoff; chat 952's is refused for good.
+    fake_telegram.fail_next("sendMessage", 500)
+    fake_telegram.fail_next("sendMessage", 400, description="Bad Request: message is too long")
+
+    # One send at a time, in row order, so the two faults hit the first story's rows.
+    run(database, fake_telegram, lambda d, c: drain_until_done(database, d, c), concurrency=1)
+
+    # 951 reads the story, then its follow-up; 952 gets the follow-up once the first was given up.
+    def stories_sent(chat_id: int) -> list[str]:
+        texts = [str(call.params["text"]) for call in fake_telegram.sent(chat_id)]
+        return ["first" if "Hundreds held" in t else "follow-up" if "detainees sent back" in t else t for t in texts]
+
+    assert stories_sent(951) == ["first", "follow-up"]
+    assert stories_sent(952) == ["follow-up"]
+    with database.unit_of_work() as uow:
+        assert uow.stories.get(follow_up).follow_up_of == first
 
 
 def test_alerts_in_quiet_hours_arrive_silently(database: Database, fake_telegram: FakeTelegram) -> None:

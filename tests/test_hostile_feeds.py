@@ -7,7 +7,6 @@ concurrency slots held by the slow ones) and one database, as they would in prod
 from __future__ import annotations
 
 import asyncio
-import time
 import tracemalloc
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -38,8 +37,6 @@ HUGE_BYTES = 8 * 2**20
 # 16 MB leaves four times that for noise and stays far under any single bomb let through (64 MB gzip,
 # 8 MB body, 10^9 laughs), so a broken cap or defusing fails here.
 MEMORY_BOUND = 16 * 2**20
-# The drip is cut at TIMEOUT_SECONDS; everything else answers at once. Generous for a loaded 2-core CI box.
-CYCLE_BOUND_SECONDS = 6.0
 CONCURRENCY = 4
 
 TOPICS = """
@@ -187,22 +184,23 @@ def stored(db: Database) -> tuple[dict[str, FeedState], list[Item]]:
 
 
 def test_one_cycle_survives_every_hostile_feed_at_once(
-    hostile: Config, database: Database, gazetteer: Gazetteer
+    hostile: Config, database: Database, gazetteer: Gazetteer, feed_server: FeedServer
 ) -> None:
     tracemalloc.start()
-    started = time.monotonic()
     try:
         report = run_cycle(hostile, database, gazetteer)
-        elapsed = time.monotonic() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
-    # Every feed got an outcome, within the bound, and the heap never held a bomb.
+    # Every feed got an outcome (none hung the cycle), and the heap never held a bomb. How long the cycle
+    # took is not asserted: on a loaded machine any bound is a guess. What the bound stood for is checked
+    # without a clock: the drip (a whole valid feed, 16 bytes every 0.2 s) was cut by the timeout after one
+    # request, not read to its end (that would be "ok" with its two items), and nothing was retried.
     outcomes = {o.feed: o for o in report.outcomes}
     assert set(outcomes) == {feed.name for feed in hostile.feeds}
-    assert elapsed < CYCLE_BOUND_SECONDS
     assert peak < MEMORY_BOUND, f"peak {peak / 2**20:.1f} MB"
+    assert feed_server.hits("/drip.xml") == 1 and outcomes["drip"].status == "error"
 
     states, items = stored(database)
     by_feed: dict[str, list[Item]] = {}

@@ -380,7 +380,14 @@ def test_upgrading_a_database_with_stories_makes_them_searchable(database_url: s
                 ),
                 {"t": T0},
             )
-            uow.feeds.sync([FEED], T0)
+            # SQL, not uow.feeds.sync: the models know columns that revision 0002 does not have yet.
+            uow.session.execute(
+                text(
+                    "INSERT INTO feeds (name, config_url, url, next_check_at, error_count, disabled, created_at, "
+                    "updated_at) VALUES (:name, :url, :url, :t, 0, false, :t, :t)"
+                ),
+                {"name": FEED.name, "url": FEED.url, "t": T0},
+            )
             item = Item(
                 feed=FEED.name, outlet=FEED.outlet, guid="old", link="https://wire.example.com/old",
                 title="Tumen Crossing", summary="", content="", language="en", published=T0, fetched=T0,

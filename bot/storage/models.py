@@ -86,6 +86,9 @@ class FeedRow(Base):
     malformed: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The worker that claimed the feed to poll it, and the next check the claim set (see FeedRepository.due).
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ItemRow(Base):
@@ -246,6 +249,10 @@ class OutboxRow(Base):
     # When the row was given up on: orders the failures an admin reads (not part of OutboxEntry).
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The worker sending the row, and until when it may: other workers skip the row meanwhile; a worker
+    # that dies leaves it to the others once the time has passed.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class HeartbeatRow(Base):
@@ -255,3 +262,14 @@ class HeartbeatRow(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LeaseRow(Base):
+    """A role only one process may hold at a time (taking Telegram updates), kept while its holder renews it."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Exists, Select, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.domain import DeliveryMode, OutboxEntry, OutboxKind, OutboxStatus, Urgency
+from bot.storage.heartbeats import live
 from bot.storage.models import ChatRow, OutboxRow, StoryRow, SubscriptionRow
 
 # Rows per INSERT statement in enqueue.
@@ -37,8 +38,41 @@ def _entry(row: OutboxRow, chat_id: int) -> OutboxEntry:
     )
 
 
+def _waits_for_followed_story() -> Exists:
+    """Whether the row's story follows another whose alert to the same chat is still pending (correlated
+    with OutboxRow and StoryRow of the enclosing query)."""
+    followed = aliased(OutboxRow)
+    return exists().where(
+        StoryRow.follow_up_of.is_not(None),
+        followed.story_id == StoryRow.follow_up_of,
+        followed.chat_id == OutboxRow.chat_id,
+        followed.kind == OutboxKind.ALERT.value,
+        followed.status == OutboxStatus.PENDING.value,
+    )
+
+
 def _entries_query() -> Select[OutboxRow, int]:
     return select(OutboxRow, ChatRow.telegram_id).join(ChatRow, ChatRow.id == OutboxRow.chat_id)
+
+
+def _claimable(now: datetime, limit: int, live_since: datetime) -> Select[OutboxRow, int]:
+    """Pending rows due at `now` that no live claim holds and no pending followed alert holds back."""
+    return (
+        _entries_query()
+        .join(StoryRow, StoryRow.id == OutboxRow.story_id)
+        .where(
+            OutboxRow.status == OutboxStatus.PENDING.value,
+            OutboxRow.next_attempt_at <= now,
+            or_(
+                OutboxRow.claimed_until.is_(None),
+                OutboxRow.claimed_until <= now,
+                ~live(OutboxRow.claimed_by, live_since),
+            ),
+            ~_waits_for_followed_story(),
+        )
+        .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        .limit(limit)
+    )
 
 
 class OutboxRepository:
@@ -100,7 +134,8 @@ class OutboxRepository:
         return created
 
     def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
-        """Pending rows whose next attempt is due at `now`, the longest waiting first."""
+        """Pending rows whose next attempt is due at `now`, the longest waiting first: what is owed now,
+        whoever sends it (delivery takes its rows with `claim`)."""
         query = (
             _entries_query()
             .where(OutboxRow.status == OutboxStatus.PENDING.value, OutboxRow.next_attempt_at <= now)
@@ -108,6 +143,56 @@ class OutboxRepository:
             .limit(limit)
         )
         return [_entry(row, chat_id) for row, chat_id in self._session.execute(query)]
+
+    def claim(
+        self, now: datetime, limit: int, owner: str, until: datetime, *, live_since: datetime
+    ) -> list[OutboxEntry]:
+        """The due rows to send next, claimed by `owner` until `until`; the longest waiting first.
+
+        Left out: rows another worker's claim holds (until it runs out, or at once when that worker has not
+        beaten since `live_since`: it was killed or stopped), and a follow-up story's row while the chat's alert
+        of the story it follows is still pending: a reader must never get the sequel before the story (a
+        retried or postponed first alert would otherwise be overtaken); once that alert is sent or given up,
+        the follow-up goes. On PostgreSQL the rows are locked with SKIP LOCKED, so workers claiming at once
+        get different rows; SQLite lets one writer in at a time. Only outbox rows are locked, never chats
+        or stories.
+        """
+        query = _claimable(now, limit, live_since).with_for_update(of=OutboxRow, skip_locked=True)
+        found = list(self._session.execute(query))
+        if found:
+            self._session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([row.id for row, _ in found]))
+                .values(claimed_by=owner, claimed_until=until)
+                .execution_options(synchronize_session=False)
+            )
+        return [_entry(row, chat_id) for row, chat_id in found]
+
+    def held_by(self, entry_id: int, owner: str, now: datetime) -> bool:
+        """Whether `owner`'s claim on the row still stands (a claim that ran out may be another's now)."""
+        row = self._require(entry_id)
+        return row.claimed_by == owner and row.claimed_until is not None and row.claimed_until > now
+
+    def release_all(self) -> int:
+        """Drop every claim (only when no other worker can be running: SQLite's single process, at start);
+        returns how many rows were claimed."""
+        result = self._session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.claimed_by.is_not(None))
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def release(self, entry_ids: Sequence[int], owner: str) -> None:
+        """Give back `owner`'s claims on these rows (those it did not get to), so any worker may send them."""
+        if entry_ids:
+            self._session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(list(entry_ids)), OutboxRow.claimed_by == owner)
+                .values(claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
 
     def get(self, entry_id: int) -> OutboxEntry:
         """The row with this id; KeyError when there is none."""
@@ -124,6 +209,7 @@ class OutboxRepository:
         row.sent_at = now
         row.sent_revision = revision
         row.sent_urgency = urgency.value
+        row.claimed_by = row.claimed_until = None
         self._session.flush()
 
     def mark_retry(self, entry_id: int, next_attempt_at: datetime, error: str) -> None:
@@ -132,6 +218,7 @@ class OutboxRepository:
         row.attempts += 1
         row.next_attempt_at = next_attempt_at
         row.last_error = error
+        row.claimed_by = row.claimed_until = None
         self._session.flush()
 
     def mark_failed(self, entry_id: int, reason: str, now: datetime) -> None:
@@ -140,6 +227,7 @@ class OutboxRepository:
         row.status = OutboxStatus.FAILED.value
         row.last_error = reason
         row.failed_at = now
+        row.claimed_by = row.claimed_until = None
         self._session.flush()
 
     def postpone_chat(self, chat_id: int, until: datetime) -> None:

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, insert, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, false, func, insert, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.domain import Feed, FeedState, Item
+from bot.storage.heartbeats import live
 from bot.storage.models import FeedRow, ItemRow, ItemTopicRow
 
 REMOVED_FROM_CONFIG = "removed from config"
+# The PostgreSQL advisory lock key of the story step (any fixed number no other lock of the bot uses).
+STORY_LOCK_KEY = 0x0AD0_5707
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """How a worker sharing the database takes due feeds: how many at a time, for how long, as whom."""
+
+    owner: str
+    batch: int
+    hold: timedelta  # far longer than one poll: only a claimant that died loses it before the poll ends
+    live_within: timedelta  # a claimant whose worker beat is older than this is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +136,51 @@ class FeedRepository:
                 row.disabled_reason = REMOVED_FROM_CONFIG
                 row.updated_at = now
 
-    def due(self, now: datetime) -> list[FeedState]:
-        """Enabled feeds whose next check is at or before `now`, the longest waiting first."""
-        rows = self._session.scalars(
+    def due(self, now: datetime, *, claim: Claim | None = None) -> list[FeedState]:
+        """Enabled feeds whose next check is at or before `now`, the longest waiting first.
+
+        With `claim`, at most claim.batch feeds, claimed for claim.owner: their next check moves to the
+        claim's end in the same transaction (on PostgreSQL the rows are locked with SKIP LOCKED, so two
+        workers asking at once get different feeds), and the poll then sets the real next check. A feed still
+        showing the claim's end is due again at once when its claimant is no live worker (killed, or
+        stopped), else when the claim runs out.
+        """
+        due = FeedRow.next_check_at <= now
+        if claim is not None:
+            abandoned = and_(
+                FeedRow.claimed_by.is_not(None),
+                FeedRow.claimed_by != claim.owner,
+                FeedRow.next_check_at == FeedRow.claimed_until,  # the poll, which rewrites it, never came
+                ~live(FeedRow.claimed_by, now - claim.live_within),
+            )
+            due = or_(due, abandoned)
+        query = (
             select(FeedRow)
-            .where(FeedRow.disabled.is_(False), FeedRow.next_check_at <= now)
+            .where(FeedRow.disabled.is_(False), due)
             .order_by(FeedRow.next_check_at, FeedRow.name)
+            .limit(None if claim is None else claim.batch)
         )
-        return [_feed_state(row) for row in rows]
+        if claim is None:
+            return [_feed_state(row) for row in self._session.scalars(query)]
+        # SQLite renders no FOR UPDATE; its BEGIN IMMEDIATE already lets one writer at a time in.
+        rows = list(self._session.scalars(query.with_for_update(skip_locked=True)))
+        states = [_feed_state(row) for row in rows]  # as they were: the poll reads the state it claimed
+        until = now + claim.hold
+        for row in rows:
+            row.next_check_at = row.claimed_until = until
+            row.claimed_by = claim.owner
+        self._session.flush()
+        return states
+
+    def lock_stories(self) -> None:
+        """Hold the story step's lock until this transaction ends: one worker at a time stores items.
+
+        Clustering reads the stories others write; two workers storing at once would each open a story for
+        the same event, and each story is alerted. A no-op on SQLite, where the transaction holds the
+        database's write lock anyway.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK_KEY})
 
     def get(self, name: str) -> FeedState:
         """The stored state of feed `name`; KeyError when there is none."""

@@ -233,9 +233,12 @@ def decide(
             reason = "similar" if similarity >= thresholds.join else anchor(story, report.analysis)
             if reason is not None:
                 joinable.append((similarity, story.story_id, reason))
-        elif similarity >= thresholds.join and report.published - story.last_published <= followup_window:
-            if follow is None or similarity > follow[0]:
-                follow = (similarity, story.story_id)
+        elif (
+            similarity >= thresholds.join
+            and report.published - story.last_published <= followup_window
+            and (follow is None or similarity > follow[0])
+        ):
+            follow = (similarity, story.story_id)
     if joinable:
         joinable.sort(key=lambda j: (-j[0], j[1]))
         best, story_id, reason = joinable[0]

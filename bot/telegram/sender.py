@@ -141,9 +141,14 @@ class TelegramSender:
                 disable_notification=silent,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
+            return message.message_id
         except TelegramError as error:
             raise self._mapped(error, chat_id) from None
-        return message.message_id
+        except Exception as error:
+            # Not a Telegram answer PTB understood (an answer of the wrong shape, say): the request went
+            # out and may have been taken, so it must not be sent again blindly.
+            reason = self._masked(f"unreadable answer ({type(error).__name__}: {error})")
+            raise DeliveryUncertain(chat_id, reason) from None
 
     def _mapped(self, error: TelegramError, chat_id: int, *, editing: bool = False) -> DeliveryError:
         """The DeliveryError that tells delivery what to do about `error` (token masked)."""
@@ -169,8 +174,14 @@ class TelegramSender:
             return TransientDeliveryError(chat_id, f"timed out: {reason}")
         if isinstance(error, NetworkError):  # connection errors and 5xx answers
             return TransientDeliveryError(chat_id, reason)
+        if type(error) is TelegramError and not editing:
+            # A bare TelegramError is PTB failing to read an answer that came back ("Invalid server
+            # response"): the message may be in the chat. Only a resend could double it; an edit cannot.
+            return DeliveryUncertain(chat_id, f"unreadable answer: {reason}")
         return TransientDeliveryError(chat_id, f"{type(error).__name__}: {reason}")
 
     def _reason(self, error: TelegramError) -> str:
-        text = error.message or type(error).__name__
+        return self._masked(error.message or type(error).__name__)
+
+    def _masked(self, text: str) -> str:
         return text.replace(self.bot.token, "<token>") if self.bot.token else text

@@ -26,6 +26,7 @@ and injects faults:
     server.fail_next("sendMessage", 429, retry_after=3, count=2)   # also 400, 403, 500, 502, 503...
     server.hang_next("sendMessage", 2.0)     # handles the call at once, answers 2 s later
     server.drop_next("sendMessage")          # closes the connection without handling or answering
+    server.garble_next("sendMessage")        # handles the call, answers 200 with a body that is no Bot API answer
     server.enforce_limits(per_chat_per_second=1, global_per_second=30, group_per_minute=20)
 
 and reads what the bot did:
@@ -270,11 +271,12 @@ class _ChatState:
 
 @dataclass(frozen=True, slots=True)
 class _Fault:
-    kind: str  # "error", "hang" or "drop"
+    kind: str  # "error", "hang", "drop" or "garble"
     status: int = 0
     retry_after: int | None = None
     description: str | None = None
     seconds: float = 0.0
+    body: dict[str, Any] | str | None = None  # what a "garble" fault answers instead of the real result
 
 
 @dataclass(frozen=True, slots=True)
@@ -889,6 +891,11 @@ class FakeTelegram:
         """The next `count` calls of `method` are not handled; the connection closes with no answer."""
         self._add_fault(method, _Fault("drop"), count)
 
+    def garble_next(self, method: str, body: dict[str, Any] | str = "<html>upstream", *, count: int = 1) -> None:
+        """The next `count` calls of `method` are handled, then answered 200 with `body` instead of the result:
+        a string goes out as text/html (no JSON at all), a dict as JSON (a malformed Bot API answer)."""
+        self._add_fault(method, _Fault("garble", body=body), count)
+
     def enforce_limits(
         self, per_chat_per_second: int | None = 1, global_per_second: int | None = 30, group_per_minute: int | None = 20
     ) -> None:
@@ -1053,6 +1060,8 @@ class FakeTelegram:
             result = entry[1](params)
         except _ApiError as error:
             return name, _error_answer(error), None
+        if fault is not None and fault.kind == "garble" and fault.body is not None:
+            return name, _Answer(200, fault.body), result
         delay = fault.seconds if fault is not None else 0.0
         return name, _Answer(200, {"ok": True, "result": result}, delay=delay), result
 
