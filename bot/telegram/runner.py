@@ -93,7 +93,7 @@ class Runner:
         self._fetcher = await self._stack.enter_async_context(
             Fetcher(fetch_limits(config, self.settings.user_agent), concurrency=config.defaults.concurrency)
         )
-        sender = TelegramSender(application.bot, self.topic_names)
+        sender = TelegramSender(application.bot, self.topic_names, config=lambda: self.config_ref.current)
         self.jobs = Jobs(
             config, self.db, Poller(config, self.db, self._fetcher, self.clock, self.gazetteer),
             Deliverer(self.db, sender, self.clock), self.clock, notify_admins=self._notify_admins,
