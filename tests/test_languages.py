@@ -16,7 +16,7 @@ from bot.facts import Gazetteer
 from bot.telegram.app import register_commands
 from bot.telegram.sender import TelegramSender
 from tests.support.fake_telegram import FakeTelegram
-from tests.test_commands import (  # noqa: F401  (pytest fixtures used by name)
+from tests.test_commands import (  # noqa: F401  (fixtures, found by pytest by name)
     Newsroom,
     Session,
     errors,
