@@ -33,6 +33,7 @@ from pydantic import (
 from bot import __version__
 from bot.domain import ActionRule, Feed, Topic, Urgency
 from bot.errors import ConfigError
+from bot.i18n import config_language
 from bot.match import compile_topics, term_problem
 
 # --- public records -------------------------------------------------------------------------------
@@ -251,7 +252,38 @@ def _action_text(value: str) -> str:
     return value
 
 
+def _translatable(value: Any) -> Any:
+    """A plain string is the English text; a mapping gives the text per language."""
+    return {"en": value} if isinstance(value, str) else value
+
+
+def _translations(value: dict[str, str]) -> dict[str, str]:
+    """{language: text} with our language tags; English is required: it is what other languages fall back to."""
+    texts: dict[str, str] = {}
+    for key, text in value.items():
+        language = config_language(key)
+        if language is None:
+            raise ValueError(f"unknown language {key!r}; use en, ko or zh")
+        if not text.strip():
+            raise ValueError(f"{key}: the text is empty")
+        texts[language] = text.strip()
+    if "en" not in texts:
+        raise ValueError("needs the English text under en: languages without a translation show it")
+    return texts
+
+
+def _action_texts(value: dict[str, str]) -> dict[str, str]:
+    for text in value.values():
+        _action_text(text)
+    return value
+
+
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# A name or text shown to subscribers: a string, or {en: .., ko: .., zh: ..}.
+_Translated = Annotated[dict[str, str], BeforeValidator(_translatable), AfterValidator(_translations)]
+_ActionTexts = Annotated[
+    dict[str, str], BeforeValidator(_translatable), AfterValidator(_translations), AfterValidator(_action_texts)
+]
 _Slug = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_slug)]
 _Url = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_http_url)]
 _Language = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_language)]
@@ -297,7 +329,7 @@ class _DefaultsModel(_Model):
 
 class _TopicModel(_Model):
     id: _Slug
-    name: _Text
+    name: _Translated
     default: StrictBool = False
     description: str = ""
     require: Annotated[list[_Group], Field(min_length=1)]
@@ -324,8 +356,8 @@ class _WhenModel(_Model):
 
 class _ActionModel(_Model):
     id: _Slug
-    title: _Text
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_action_text)]
+    title: _Translated
+    text: _ActionTexts
     url: _Url | None = None
     targets: list[_Text] = []
     when: _WhenModel = Field(default_factory=_WhenModel)
@@ -550,11 +582,12 @@ def _records(model: _FileModel, source: str) -> Config:
     topics = tuple(
         Topic(
             id=t.id,
-            name=t.name,
+            name=t.name["en"],
             require=tuple(tuple(group) for group in t.require),
             exclude=tuple(t.exclude),
             default=t.default,
             description=t.description.strip(),
+            names=tuple((language, name) for language, name in t.name.items() if language != "en"),
         )
         for t in model.topics
     )
@@ -574,8 +607,8 @@ def _records(model: _FileModel, source: str) -> Config:
     actions = tuple(
         ActionRule(
             id=a.id,
-            title=a.title,
-            text=a.text,
+            title=a.title["en"],
+            text=a.text["en"],
             url=a.url,
             targets=tuple(a.targets),
             topics=tuple(a.when.topics),
@@ -583,6 +616,11 @@ def _records(model: _FileModel, source: str) -> Config:
             entities=tuple(a.when.entities),
             urgency=tuple(Urgency(u) for u in a.when.urgency),
             priority=a.priority,
+            translations=tuple(
+                (language, a.title.get(language, a.title["en"]), a.text.get(language, a.text["en"]))
+                for language in dict.fromkeys((*a.title, *a.text))
+                if language != "en"
+            ),
         )
         for a in model.actions
     )

@@ -28,6 +28,7 @@ from bot.errors import (
     DeliveryUncertain,
     MessageRejected,
     RetryLater,
+    ThreadGone,
     TransientDeliveryError,
 )
 from bot.metrics import Metrics
@@ -38,6 +39,8 @@ from bot.storage.instance import this_worker
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# How long a paused chat's rows wait before they are looked at again (the pause may have been lifted).
+PAUSE_RECHECK = timedelta(minutes=5)
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -371,6 +374,11 @@ class Deliverer:
                 await asyncio.to_thread(self._fail, entry.id, job, tally)
                 return
             chat = job.chat
+            if chat.paused_until is not None and chat.paused_until > self.clock():
+                # /pause: the rows wait. Looked at again within PAUSE_RECHECK, so "/pause off" takes effect soon.
+                until = min(chat.paused_until, self.clock() + PAUSE_RECHECK)
+                await asyncio.to_thread(self._postpone, chat.id, until, tally)
+                return
             is_group = chat.id < 0
             now_s = self._seconds()
             ready = self.pacer.ready_at(chat.id, is_group, now_s)
@@ -385,6 +393,10 @@ class Deliverer:
             except ChatMoved as moved:
                 log.info("chat %d moved to %d; sending there", chat.id, moved.new_chat_id)
                 await asyncio.to_thread(self._move, chat.id, moved.new_chat_id)
+                continue
+            except ThreadGone:
+                log.info("chat %d: its forum topic is gone; sending to General", chat.id)
+                await asyncio.to_thread(self._clear_thread, chat.id)
                 continue
             except RetryLater as limited:
                 await self._limited(chat.id, limited, tally)
@@ -491,6 +503,10 @@ class Deliverer:
         with self.db.unit_of_work() as uow:
             uow.chats.move(chat_id, new_chat_id)
 
+    def _clear_thread(self, chat_id: int) -> None:
+        with self.db.unit_of_work() as uow:
+            uow.chats.set_thread(chat_id, None)
+
     # --- edits --------------------------------------------------------------------------------------
 
     async def _edit_due(self, tally: _Tally) -> None:
@@ -584,6 +600,8 @@ class Deliverer:
             moment = digest_moment(chat.settings, now)
             if now < moment or (chat.last_digest_at is not None and chat.last_digest_at >= moment):
                 continue
+            if chat.paused_until is not None and chat.paused_until > now:
+                continue  # paused: the next digest after the pause covers it (it starts at the last one)
             try:
                 sent += await self._send_digest(chat, now)
             except asyncio.CancelledError:
@@ -623,6 +641,9 @@ class Deliverer:
         except ChatMoved as moved:
             await asyncio.to_thread(self._move, chat.id, moved.new_chat_id)
             return 0  # the next call sends it to the new id
+        except ThreadGone:
+            await asyncio.to_thread(self._clear_thread, chat.id)
+            return 0  # the next call sends it to General
         except MessageRejected as rejected:
             # Retrying the same digest would be refused again; skip to the next one.
             log.warning("digest for chat %d rejected: %s", chat.id, rejected.reason)

@@ -33,7 +33,16 @@ from bot.facts import load_gazetteer
 from bot.fetch import Fetcher
 from bot.pipeline import CycleReport, Poller, fetch_limits
 from bot.storage.db import Database, sqlite_url
-from bot.telegram.format import Button, Rendered, clean, render_action_card, render_alert, render_sources
+from bot.telegram.format import (
+    Button,
+    Rendered,
+    View,
+    clean,
+    render_action_card,
+    render_alert,
+    render_story_full,
+    story_command,
+)
 
 # Every feed URL in the bundled feeds.yaml starts with this. The .invalid domain is reserved (RFC 2606)
 # and never resolves, so a URL the demo failed to rewrite can only fail, never reach the internet.
@@ -210,19 +219,21 @@ def _rule(title: str) -> str:
 
 def story_block(story: Story, topic_names: Mapping[str, str], *, number: int, total: int, bold: bool) -> str:
     """One alert as a subscriber sees it, then the story's sources and its actions, as terminal text."""
-    alert = render_alert(story, topic_names=topic_names)
+    view = View(topic_names=dict(topic_names))
+    alert = render_alert(story, view=view)
     parts = [
         _rule(f"alert {number} of {total}"),
         html_to_text(alert.text, bold=bold),
         "",
         buttons_text(alert),
         "",
-        _rule("📚 All sources (the button above)"),
-        "\n\n".join(html_to_text(message, bold=bold) for message in render_sources(story)),
+        _rule(f"📖 The story in full ({story_command(story.id)}, every source)"),
+        "\n\n".join(html_to_text(message, bold=bold) for message in render_story_full(story, view=view)),
     ]
     if story.actions:
         parts += ["", _rule("✍️ Action cards (one per action button)")]
-        parts.append("\n\n".join(html_to_text(render_action_card(story, a), bold=bold) for a in story.actions))
+        cards = (render_action_card(story, action, view=view) for action in story.actions)
+        parts.append("\n\n".join(html_to_text(card, bold=bold) for card in cards))
     return "\n".join(parts)
 
 

@@ -19,6 +19,7 @@ class Topic:
     exclude: tuple[str, ...] = ()
     default: bool = False
     description: str = ""
+    names: tuple[tuple[str, str], ...] = ()  # (language, name) translations of `name` from feeds.yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,8 @@ class ActionRule:
     entities: tuple[str, ...] = ()
     urgency: tuple[Urgency, ...] = ()
     priority: int = 0
+    # (language, title, text) translations from feeds.yaml; `title` and `text` above are the English ones.
+    translations: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +228,7 @@ class ChatSettings:
     urgent_only: bool = False
     quiet_start: int | None = None
     quiet_end: int | None = None
+    language: str = "en"  # what the bot writes to the chat in: "en", "ko" or "zh-Hans"
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +244,8 @@ class Chat:
     inactive_reason: str | None = None
     subscribed_at: datetime | None = None  # when the chat first subscribed; older stories are not pushed
     last_digest_at: datetime | None = None
+    thread_id: int | None = None  # the forum topic alerts go to (None: the chat itself, or General)
+    paused_until: datetime | None = None  # /pause: nothing is sent before this
 
 
 class OutboxKind(enum.StrEnum):

@@ -83,5 +83,9 @@ class ChatMoved(DeliveryError):
         super().__init__(chat_id, f"group moved to {new_chat_id}")
 
 
+class ThreadGone(DeliveryError):
+    """The forum topic the chat's alerts went to was deleted: send to the chat's General topic instead."""
+
+
 class MessageRejected(DeliveryError):
     """Telegram refused this message for good (400 other than a move): retrying cannot help."""

@@ -13,7 +13,7 @@ import re
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config import Config
 from bot.domain import (
@@ -28,6 +28,7 @@ from bot.domain import (
     Topic,
 )
 from bot.errors import BotError, ConfigError
+from bot.i18n import N_, negotiate
 from bot.pipeline import Clock
 from bot.storage.db import Database
 
@@ -48,11 +49,17 @@ QUIET_PRESETS = ((22, 7), (23, 8), (0, 8))
 
 
 class InputError(BotError):
-    """A user's request cannot be done as asked; `message` is plain text telling them what to do."""
+    """A user's request cannot be done as asked; `message` is plain English text telling them what to do.
 
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
+    `template` is that sentence's msgid (bot.i18n) with {names} for `values` (plain text, maybe typed by
+    the user), so the reply can be given in the chat's language.
+    """
+
+    def __init__(self, template: str, /, **values: str) -> None:
+        self.template = template
+        self.values = values
+        self.message = template.format(**values)
+        super().__init__(self.message)
 
 
 class UnknownTopics(InputError):
@@ -62,9 +69,9 @@ class UnknownTopics(InputError):
         self.unknown = tuple(unknown)
         self.valid = tuple(valid)
         shown = ", ".join(_short(word, 40) for word in self.unknown[:5])
-        more = f" and {len(self.unknown) - 5} more" if len(self.unknown) > 5 else ""
+        more = f" +{len(self.unknown) - 5}" if len(self.unknown) > 5 else ""
         ids = ", ".join(topic.id for topic in self.valid)
-        super().__init__(f"Unknown topic: {shown}{more}. Topics: {ids}.")
+        super().__init__(N_("Unknown topic: {words}. Topics: {topics}."), words=shown + more, topics=ids)
 
 
 def _short(text: str, limit: int) -> str:
@@ -98,11 +105,13 @@ class ConfigRef:
 
 @dataclass(frozen=True, slots=True)
 class ChatRef:
-    """The chat a request is about, as the transport saw it: Telegram id, kind and a title to store."""
+    """The chat a request is about, as the transport saw it: Telegram id, kind, a title to store, and the
+    language of whoever wrote (the chat's language if the chat is new)."""
 
     id: int
     kind: ChatKind
     title: str
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +191,9 @@ _HOUR = re.compile(r"([01]?[0-9]|2[0-3])(?::00|h)?")
 _HOUR_PAIR = re.compile(r"([0-9]{1,2}(?::00)?)[-–]([0-9]{1,2}(?::00)?)")
 _ZONE = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+){0,2}")
 
-SETTINGS_USAGE = (
+SETTINGS_USAGE = N_(
     "Usage: /settings [immediate | digest [HOUR] | hour HOUR | tz ZONE | urgent | all | quiet START END | "
-    "quiet off], e.g. /settings digest 8, /settings tz Asia/Seoul, /settings quiet 22 7"
+    "quiet off | lang en|ko|zh], e.g. /settings digest 8, /settings tz Asia/Seoul, /settings quiet 22 7"
 )
 
 
@@ -192,7 +201,7 @@ def parse_hour(word: str) -> int:
     """An hour 0-23 from '8', '08', '8:00' or '8h'; InputError otherwise."""
     match = _HOUR.fullmatch(word.strip().lower())
     if match is None:
-        raise InputError(f"'{_short(word, 20)}' is not an hour; give 0 to 23, e.g. 8 or 22.")
+        raise InputError("'{word}' is not an hour; give 0 to 23, e.g. 8 or 22.", word=_short(word, 20))
     return int(match.group(1))
 
 
@@ -209,13 +218,14 @@ def parse_timezone(word: str) -> str:
     name = _zones().get(text.lower()) if _ZONE.fullmatch(text) and len(text) <= 64 else None
     if name is None:
         raise InputError(
-            f"'{_short(word, 40)}' is not a time zone. Use an IANA name such as Asia/Seoul, Europe/London, "
-            "America/New_York or UTC."
+            "'{word}' is not a time zone. Use an IANA name such as Asia/Seoul, Europe/London, "
+            "America/New_York or UTC.",
+            word=_short(word, 40),
         )
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        raise InputError(f"The time zone {name} is not installed on this server.") from None
+        raise InputError("The time zone {zone} is not installed on this server.", zone=name) from None
     return name
 
 
@@ -241,6 +251,8 @@ def change_settings(current: ChatSettings, words: Sequence[str]) -> ChatSettings
         return replace(current, urgent_only=True)
     if key in ("all", "everything") and not rest:
         return replace(current, urgent_only=False)
+    if key in ("lang", "language") and len(rest) == 1:
+        return replace(current, language=parse_language(rest[0]))
     if key == "quiet":
         if len(rest) == 1 and rest[0].lower() in ("off", "none", "no"):
             return replace(current, quiet_start=None, quiet_end=None)
@@ -255,12 +267,50 @@ def change_settings(current: ChatSettings, words: Sequence[str]) -> ChatSettings
     raise InputError(SETTINGS_USAGE)
 
 
+# Language words a user may type after /settings lang (or /language): codes, and each language's own name.
+_LANGUAGE_WORDS = {"english": "en", "한국어": "ko", "korean": "ko", "中文": "zh-Hans", "简体中文": "zh-Hans",
+                   "chinese": "zh-Hans"}
+
+
+def parse_language(word: str) -> str:
+    """Our language for 'ko', 'zh', 'zh-Hans', 'en', 'korean', '한국어' ...; InputError for anything else."""
+    text = word.strip().lower()
+    if text in _LANGUAGE_WORDS:
+        return _LANGUAGE_WORDS[text]
+    language = negotiate(text)
+    if language == "en" and text.split("-", 1)[0] != "en":
+        raise InputError("'{word}' is not a language I speak: en (English), ko (한국어) or zh (简体中文).",
+                         word=_short(word, 20))
+    return language
+
+
+# /pause: a number and a unit; the longest pause is PAUSE_MAX (a forgotten pause should not last forever).
+_PAUSE = re.compile(r"([0-9]{1,4})\s*(m|min|h|d)")
+_PAUSE_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400}
+PAUSE_MAX = timedelta(days=30)
+PAUSE_USAGE = N_("Usage: /pause DURATION (30m, 6h, 2d; at most 30 days) or /pause off")
+
+
+def parse_pause(word: str) -> timedelta | None:
+    """How long to pause for '30m', '6h', '2d' ('off', 'resume', '0' give None: resume); InputError otherwise."""
+    text = word.strip().lower()
+    if text in ("off", "resume", "stop", "0", "no"):
+        return None
+    match = _PAUSE.fullmatch(text)
+    if match is None:
+        raise InputError(PAUSE_USAGE)
+    length = timedelta(seconds=int(match.group(1)) * _PAUSE_UNITS[match.group(2)])
+    if not timedelta(0) < length <= PAUSE_MAX:
+        raise InputError(PAUSE_USAGE)
+    return length
+
+
 def parse_count(word: str, default: int, most: int) -> int:
     """A count 1..most from `word`; `default` for ''; InputError otherwise."""
     if not word:
         return default
     if not re.fullmatch(r"[0-9]{1,4}", word) or not 1 <= int(word) <= most:
-        raise InputError(f"Usage: /recent [N], N from 1 to {most}")
+        raise InputError("Usage: /recent [N], N from 1 to {most}", most=str(most))
     return int(word)
 
 
@@ -280,7 +330,8 @@ def search_words(text: str) -> str:
     joined = " ".join(words)
     if len(joined) > SEARCH_MAX_CHARS or len(words) > SEARCH_MAX_WORDS:
         raise InputError(
-            f"That search is too long: use at most {SEARCH_MAX_WORDS} words and {SEARCH_MAX_CHARS} characters."
+            "That search is too long: use at most {words} words and {chars} characters.",
+            words=str(SEARCH_MAX_WORDS), chars=str(SEARCH_MAX_CHARS),
         )
     return joined
 
@@ -341,9 +392,9 @@ class Services:
         """The configured topics, in file order."""
         return self.config.topics
 
-    def topic_names(self) -> dict[str, str]:
-        """Topic id -> name, for headers and lists."""
-        return {topic.id: topic.name for topic in self.config.topics}
+    def topic_names(self, language: str = "en") -> dict[str, str]:
+        """Topic id -> name in `language` (the English name where feeds.yaml gives no translation)."""
+        return {topic.id: dict(topic.names).get(language, topic.name) for topic in self.config.topics}
 
     def resolve_topics(self, words: Sequence[str]) -> tuple[str, ...]:
         """Topic ids named by `words` (ids, any case; 'all' for every topic), in config order.
@@ -375,13 +426,20 @@ class Services:
         with self._db.unit_of_work() as uow:
             return uow.chats.get(chat_id)
 
-    def subscribe(self, target: ChatRef, words: Sequence[str]) -> Subscription:
-        """Subscribe the chat to the topics `words` name (registering the chat); UnknownTopics on a typo."""
+    def subscribe(
+        self, target: ChatRef, words: Sequence[str], *, forum: bool = False, thread_id: int | None = None
+    ) -> Subscription:
+        """Subscribe the chat to the topics `words` name (registering the chat); UnknownTopics on a typo.
+
+        In a forum (`forum`), alerts go to the topic the command was sent in (`thread_id`; None is General).
+        """
         wanted = self.resolve_topics(words)
         now = self._clock()
         with self._db.unit_of_work() as uow:
-            uow.chats.ensure(target.id, target.kind, target.title, now)
+            uow.chats.ensure(target.id, target.kind, target.title, now, language=target.language)
             added = uow.chats.subscribe(target.id, wanted, now)
+            if forum:
+                uow.chats.set_thread(target.id, thread_id)
             chat = uow.chats.get(target.id)
         topics = chat.topics if chat else wanted
         return Subscription(target.id, tuple(added), (), tuple(t for t in wanted if t not in added), topics)
@@ -423,6 +481,29 @@ class Services:
         unchanged = () if removed else (topic_id,)
         return topic_id, Subscription(chat_id, (), tuple(removed), unchanged, after.topics if after else ())
 
+    def unmute(
+        self, target: ChatRef, topic_id: str | None = None, *, story_id: int | None = None, index: int | None = None
+    ) -> tuple[str, Subscription]:
+        """Undo a mute: follow the topic again (named as `mute` names it). InputError when it is gone."""
+        if topic_id is None:
+            story = self.story(story_id) if story_id is not None else None
+            if story is None or index is None or not 0 <= index < len(story.topics):
+                raise InputError("That story is not available any more.")
+            topic_id = story.topics[index]
+        now = self._clock()
+        with self._db.unit_of_work() as uow:
+            uow.chats.ensure(target.id, target.kind, target.title, now, language=target.language)
+            added = uow.chats.subscribe(target.id, [topic_id], now)
+            after = uow.chats.get(target.id)
+        unchanged = () if added else (topic_id,)
+        return topic_id, Subscription(target.id, tuple(added), (), unchanged, after.topics if after else ())
+
+    def set_thread(self, target: ChatRef, thread_id: int | None) -> None:
+        """Send the chat's alerts to forum topic `thread_id` (None: General), registering the chat."""
+        with self._db.unit_of_work() as uow:
+            uow.chats.ensure(target.id, target.kind, target.title, self._clock(), language=target.language)
+            uow.chats.set_thread(target.id, thread_id)
+
     def move(self, old_chat_id: int, new_chat_id: int) -> bool:
         """A group became a supergroup: its subscription follows the new id. False when nothing was to move.
 
@@ -447,11 +528,26 @@ class Services:
         """Apply a settings change (see `change_settings`) and store it; returns the new settings."""
         now = self._clock()
         with self._db.unit_of_work() as uow:
-            chat = uow.chats.ensure(target.id, target.kind, target.title, now)
+            chat = uow.chats.ensure(target.id, target.kind, target.title, now, language=target.language)
             settings = change_settings(chat.settings, words)
             if settings != chat.settings:
                 uow.chats.set_settings(target.id, settings)
         return settings
+
+    def pause(self, target: ChatRef, word: str) -> Chat:
+        """Pause the chat's alerts for the length `word` gives ('6h'), or resume ('off'); InputError on a typo."""
+        length = parse_pause(word)
+        now = self._clock()
+        with self._db.unit_of_work() as uow:
+            uow.chats.ensure(target.id, target.kind, target.title, now, language=target.language)
+            uow.chats.set_pause(target.id, now + length if length is not None else None)
+            chat = uow.chats.get(target.id)
+        assert chat is not None
+        return chat
+
+    def now(self) -> datetime:
+        """The services' clock."""
+        return self._clock()
 
     # --- reading stories ---
 

@@ -563,18 +563,21 @@ def test_reading_commands_answer_from_the_stories_the_pipeline_stored(
     async def scenario(bot: Session) -> None:
         recent = await bot.one(dm, alice, "/recent")
         assert "Latest stories (all topics; /subscribe to choose yours)" in recent.text
-        assert f"#{urgent.id} · {URGENT_TITLE} · " in recent.text
+        assert f"/story_{urgent.id} · {URGENT_TITLE} · " in recent.text
         # Hostile feed text is shown as text (a long title shortened), never taken as markup.
-        assert f'#{hostile.id} · UN expert <b>asks</b> China & "Beijing" about North Koreans' in recent.text
+        assert f'/story_{hostile.id} · UN expert <b>asks</b> China & "Beijing" about North Koreans' in recent.text
         assert "&lt;b&gt;asks&lt;/b&gt;" in recent.html and "<b>asks" not in recent.html
-        assert recent.text.index(f"#{hostile.id} ") < recent.text.index(f"#{urgent.id} ")  # newest first
+        assert recent.text.index(f"/story_{hostile.id} ") < recent.text.index(f"/story_{urgent.id} ")  # newest first
 
         one = await bot.one(dm, alice, "/recent 1")
-        assert one.text.count(" · ") >= 2 and f"#{hostile.id}" in one.text and f"#{urgent.id} " not in one.text
+        assert one.text.count(" · ") >= 2 and f"/story_{hostile.id}" in one.text
+        assert f"/story_{urgent.id} " not in one.text
+        tapped = await bot.one(dm, alice, f"/story_{urgent.id}")  # the tappable form in the lists
+        assert URGENT_TITLE in tapped.text and "📚 Sources" in tapped.text
 
         full = await bot.one(dm, alice, f"/story {urgent.id}")
         assert URGENT_TITLE in full.text
-        assert "👥 60 people" in full.text and "📍 Dandong" in full.text
+        assert "👥 60 people" in full.text and "📍 Places: Dandong" in full.text
         assert '<a href="https://wire.example.com/2023/11/05/dandong-returns">' in full.html
         assert 'Call <your> ministry & "act"' in full.text
         assert KOREAN_TITLE in (await bot.one(dm, alice, f"/story #{korean.id}")).text  # among its sources
@@ -583,18 +586,22 @@ def test_reading_commands_answer_from_the_stories_the_pipeline_stored(
         assert (await bot.one(dm, alice, "/story 99999")).text == "No story #99999. /recent lists the latest."
 
         english = await bot.one(dm, alice, "/search dandong")
-        assert f"#{urgent.id} · {URGENT_TITLE}" in english.text and f"#{hostile.id} " not in english.text
+        assert f"/story_{urgent.id} · {URGENT_TITLE}" in english.text and f"/story_{hostile.id} " not in english.text
         korean_hit = await bot.one(dm, alice, "/search 단둥 북송")
-        assert f"#{korean.id} · " in korean_hit.text and f"#{hostile.id} " not in korean_hit.text
+        assert f"/story_{korean.id} · " in korean_hit.text and f"/story_{hostile.id} " not in korean_hit.text
         nothing = await bot.one(dm, alice, "/search zzz-not-there")
         assert "Nothing found" in nothing.text
 
         actions = await bot.one(dm, alice, "/actions")
-        assert f"#{urgent.id} · {URGENT_TITLE}" in actions.text
-        assert 'Call <your> ministry & "act"' in actions.text
-        assert "Reports say 60 North Koreans near Dandong face return." in actions.text
+        assert f"/story_{urgent.id} · {URGENT_TITLE}" in actions.text
+        assert 'Call <your> ministry & "act"' in actions.text  # titles, with a button each for the card
+        assert "Reports say 60 North Koreans" not in actions.text
         assert "Call &lt;your&gt; ministry &amp; &quot;act&quot;" in actions.html
         assert HOSTILE_TITLE not in actions.text  # not urgent
+        before = len(bot.server.sent(dm.id))
+        await bot.press(dm, alice, actions.message_id, actions.data("Call"))
+        await bot.server.wait_for(lambda: len(bot.server.sent(dm.id)) == before + 1)
+        assert "Reports say 60 North Koreans near Dandong face return." in Reply.of(bot.server.sent(dm.id)[-1]).text
 
         sources = await bot.one(dm, alice, "/sources")
         assert "Monitored feeds: 2, 2 healthy" in sources.text
@@ -643,13 +650,20 @@ def test_alert_buttons_show_the_card_and_sources_and_mute_the_topic(
         assert shown.text.startswith('✍️ Call <your> ministry & "act"')
         assert "your foreign ministry" in shown.text and "Reports say 60 North Koreans" in shown.text
 
-        await bot.press(dm, alice, mine.message_id, mine.data("All sources"))
+        await bot.press(dm, alice, mine.message_id, mine.data("Sources"))
         await bot.server.wait_for(lambda: len(bot.server.sent(dm.id)) == before + 2)
-        assert f"Sources of story #{urgent.id}" in bot.server.sent(dm.id)[-1].result["text"]
+        assert f"Sources of /story_{urgent.id}" in bot.server.sent(dm.id)[-1].result["text"]
 
         muted = await bot.press(dm, alice, mine.message_id, mine.data("Mute"))
-        assert muted.params["text"] == "Muted: Forced repatriation of North Koreans. /subscribe brings it back."
+        assert muted.params["text"] == "Muted: Forced repatriation of North Koreans. Tap Undo to follow it again."
         assert stored_chat(polled, dm.id).topics == ("refugee-returns",)
+        # The alert's mute button became Undo; pressing it follows the topic again and brings Mute back.
+        await bot.server.wait_for(lambda: "Undo" in str(bot.server.message(dm.id, mine.message_id).reply_markup))
+        undo = live_message(bot, dm, mine.message_id)
+        undone = await bot.press(dm, alice, mine.message_id, undo.data("Undo"))
+        assert undone.params["text"] == "Following Forced repatriation of North Koreans again."
+        assert stored_chat(polled, dm.id).topics == ("nk-repatriation", "refugee-returns")
+        await bot.server.wait_for(lambda: "Mute" in str(bot.server.message(dm.id, mine.message_id).reply_markup))
 
         # In a group: a member's mute is refused; cards go to the presser's private chat, or a deep link.
         theirs = await alert(group)
@@ -667,7 +681,7 @@ def test_alert_buttons_show_the_card_and_sources_and_mute_the_topic(
         opened = await bot.one(carol_dm, carol, f"/start {payload}")
         assert opened.text.startswith("✍️ Call <your> ministry")
         sources = await bot.one(carol_dm, carol, f"/start src-{urgent.id}")
-        assert sources.text.startswith(f"📚 Sources of story #{urgent.id}")
+        assert sources.text.startswith(f"📚 Sources of /story_{urgent.id}")
 
         admin_mute = await bot.press(group, alice, theirs.message_id, theirs.data("Mute"))
         assert admin_mute.params["text"].startswith("Muted")
@@ -741,8 +755,8 @@ def test_status_and_reload_for_operators_only_and_a_broken_file_keeps_the_old_co
     run_bot(fake_telegram, polled, scenario, admins=frozenset({alice.id}))
     no_errors(fake_telegram, errors)
     public = [c["command"] for c in fake_telegram.commands()]
-    assert public == ["start", "help", "subscribe", "unsubscribe", "settings", "recent", "story", "search",
-                      "actions", "sources"]
+    assert public == ["start", "help", "subscribe", "unsubscribe", "list", "settings", "language", "pause",
+                      "recent", "story", "search", "actions", "sources"]
     operator = [c["command"] for c in fake_telegram.commands({"type": "chat", "chat_id": alice.id})]
     assert operator[-2:] == ["status", "reload"]
 

@@ -91,13 +91,13 @@ def alerts_of(out: str) -> list[str]:
 
 
 def story_id(block: str) -> int:
-    found = re.search(r"· story #(\d+) ·", block)
+    found = re.search(r"/story_(\d+)", block)
     assert found, block[:200]
     return int(found.group(1))
 
 
 def sources_of(block: str) -> list[str]:
-    section = block.split("── 📚 All sources", 1)[1].split("\n── ", 1)[0]
+    section = block.split("── 📖 The story in full", 1)[1].split("\n── ", 1)[0]
     return [line for line in section.splitlines() if re.match(r"\d+\. ", line)]
 
 
@@ -112,11 +112,11 @@ def test_five_outlet_story_appears_once_with_its_facts(demo: Run) -> None:
     assert len(blocks) == 1
     block = blocks[0]
     assert "🚨 URGENT" in block
-    assert "👥 500-600 people" in block
+    assert "👥 500–600 people · 📍" in block  # the alert's one facts line
     assert "📅 9 Oct 2023" in block
-    places = re.search(r"^📍 (.+)$", block, re.MULTILINE)
+    places = re.search(r"^📍 Places: (.+)$", block, re.MULTILINE)
     assert places and {"Tumen", "Dandong"} <= {p.strip() for p in places.group(1).split(",")}
-    reporters = re.search(r"^🗣️ (.+)$", block, re.MULTILINE)
+    reporters = re.search(r"^🗣️ Reported by: (.+)$", block, re.MULTILINE)
     assert reporters and "TJWG" in reporters.group(1) and "Human Rights Watch" in reporters.group(1)
     sources = sources_of(block)
     assert len(sources) == 5
@@ -135,9 +135,9 @@ def test_near_misses_are_separate_stories_or_unmatched(demo: Run) -> None:
     assert len(appeal) == 1, "the five held in Shenyang are their own story, not part of the mass return"
     assert "📍 Shenyang" in appeal[0] and "🚨 URGENT" in appeal[0] and "📰 2 outlets" in appeal[0]
     assert "Shenyang" not in mass
-    follow_up = [b for b in blocks if "↪️ Follow-up to story" in b]
+    follow_up = [b for b in blocks if "↪️ Follow-up to /story_" in b]
     assert len(follow_up) == 1, "the UN statement three weeks on is a follow-up, not merged into the story"
-    assert f"↪️ Follow-up to story #{story_id(mass)}" in follow_up[0]
+    assert f"↪️ Follow-up to /story_{story_id(mass)}" in follow_up[0]
     assert "UN Special Rapporteur" in follow_up[0] and "🔔 Update" in follow_up[0]
     # A story on a topic the subscriber did not choose is stored but raises no alert.
     assert re.search(r"^story #\d+ \[refugee-returns\]: India: end the deportation of Rohingya", demo.out, re.MULTILINE)

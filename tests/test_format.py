@@ -20,6 +20,8 @@ import pytest
 
 from bot.domain import (
     Action,
+    Chat,
+    ChatKind,
     ChatSettings,
     DeliveryMode,
     Facts,
@@ -33,17 +35,21 @@ from bot.domain import (
 )
 from bot.services import FeedHealth, ReloadResult, Status
 from bot.telegram.format import (
+    ALERT_VISIBLE,
     MAX_MESSAGE,
+    TITLE_CHARS,
     ActionCallback,
     Button,
     MuteCallback,
     SourcesCallback,
+    View,
     action_callback,
     clean,
     clip,
     fit_html,
     format_fact_date,
     mute_callback,
+    mute_undo_buttons,
     parse_callback,
     parse_settings_callback,
     parse_subscribe_callback,
@@ -54,6 +60,7 @@ from bot.telegram.format import (
     render_feed_health,
     render_followup,
     render_help,
+    render_list,
     render_reload,
     render_settings,
     render_sources,
@@ -65,6 +72,8 @@ from bot.telegram.format import (
     render_topic_picker,
     safe_url,
     utf16_len,
+    view_for,
+    visible,
 )
 
 GOLDEN = Path(__file__).parent / "fixtures" / "alerts"
@@ -393,29 +402,26 @@ def test_no_stray_golden_files() -> None:
 # =====================================================================================================
 
 
-def test_urgent_alert_shows_facts_summary_outlets_and_actions() -> None:
+def test_urgent_alert_shows_one_facts_line_a_short_summary_and_the_outlets() -> None:
     text = render_alert(urgent_story(), topic_names=TOPIC_NAMES).text
-    assert text.startswith("🚨 <b>URGENT</b> · story #12 · Forced repatriation of North Koreans\n")
+    assert text.startswith("🚨 <b>URGENT</b> · Forced repatriation of North Koreans\n")
     for expected in (
-        "👥 500-600 people",
-        "📍 Tumen, Onsong, Dandong, Sinuiju +1 more",
-        "📅 9 Oct 2023",
-        "🗣️ TJWG, Human Rights Watch",
-        "📰 5 outlets",
+        "👥 500–600 people · 📍 Tumen, Onsong +3 · 📅 9 Oct 2023",
         "Most of those returned are thought to be women.",
-        '<a href="https://ledger.example/world/rights-group-600">Daily Ledger World</a>',
-        "✍️ <b>Write to the Chinese embassy</b> — Dear Ambassador",
+        '<a href="https://ledger.example/world/rights-group-600">Daily Ledger World</a> and 2 more',
+        "Full story: /story_12",
     ):
         assert expected in text
+    # The action texts live in the cards the buttons open; the third summary sentence waits for /story.
+    assert "Dear Ambassador" not in text and "labour camps" not in text
 
 
-def test_update_alert_has_no_people_line_and_names_the_earlier_story() -> None:
+def test_update_alert_has_no_people_and_names_the_earlier_story() -> None:
     text = render_alert(update_story()).text
-    assert text.startswith("🔔 <b>Update</b> · story #44\n")
-    assert "↪️ Follow-up to story #7" in text
+    assert text.startswith("🔔 <b>Update</b>")
+    assert "↪️ Follow-up to /story_7" in text
     assert "👥" not in text
     assert "📅 Mar 2024" in text
-    assert "What you can do" not in text
 
 
 HOSTILE_LINKS = [
@@ -447,10 +453,10 @@ def test_hostile_text_is_shown_escaped_never_as_markup() -> None:
     assert_valid(text)
     assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; &lt;b&gt;Bold&lt;/b&gt;" in text
     assert "600 &amp;amp; counting" in text  # a feed's literal "&amp;" is shown as written
-    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in text
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp;…" in text
     assert 'href="https://news.example/a?q=%22x%22&amp;y=&#x27;z&#x27;&amp;lt;"' in text
-    reported = next(line for line in text.splitlines() if line.startswith("Reported by"))
-    assert "Script Outlet, Data Outlet, Tab Outlet" in reported  # named, not linked
+    reported = next(line for line in text.splitlines() if line.startswith("📰"))
+    assert "Script Outlet, Data Outlet and 1 more" in reported  # named, not linked
     assert 'href="javascript' not in text and 'href="data' not in text
     assert "\x00" not in text and "\x1b" not in text
 
@@ -464,105 +470,67 @@ def test_bidi_overrides_are_removed_and_rtl_text_kept() -> None:
         assert ch not in text
 
 
-def test_a_10000_character_title_is_cut_near_300_units_with_an_ellipsis() -> None:
+def test_a_10000_character_title_is_cut_near_160_characters_with_an_ellipsis() -> None:
     text = render_alert(long_title_story()).text
     title = re.search(r"\n<b>(.*)</b>\n", text)
     assert title is not None
     assert title.group(1).endswith("…")
-    assert 250 <= utf16_len(title.group(1)) <= 300
-    assert utf16_len(text) <= MAX_MESSAGE
+    assert 120 <= len(visible(title.group(1))) <= TITLE_CHARS
 
 
-# --- shortening order ----------------------------------------------------------------------------------
+# --- phone-sized -------------------------------------------------------------------------------------
 
 
-def long_summary_story(sources: int = 12) -> Story:
-    story = many_sources_story()
-    return replace(
-        story,
-        summary=("Guards moved detainees to the bridge before dawn, witnesses said. " * 40).strip(),
-        sources=story.sources[:sources],
+LONG_TITLES = {
+    "en": "China forcibly returns hundreds of North Korean escapees held in Jilin and Liaoning detention centres "
+          "through the Tumen and Dandong crossings in a single night, rights groups and witnesses say",
+    "ko": "중국, 지린·랴오닝 구금시설에 있던 탈북민 수백 명을 하룻밤 새 투먼·단둥 통해 강제북송…인권단체 "
+          "\"코로나 이후 최대 규모\"라며 국제사회 대응 촉구하고 가족들은 생사 확인 못 해 애태워",
+    "zh": "人权团体称中国一夜之间经图们和丹东口岸将关押在吉林、辽宁拘留所的数百名脱北者强制遣返朝鲜，"
+          "家属至今无法确认他们的下落，国际社会呼吁中方立即停止遣返并允许联合国难民署介入",
+}
+LONG_SUMMARIES = {
+    "en": "Chinese police moved between 500 and 600 North Koreans from detention centres in Jilin and Liaoning "
+          "to the border crossings at Tumen and Dandong on the night of 9 October, according to a Seoul-based "
+          "rights group that spoke with witnesses on both sides of the river. Most of those sent back are "
+          "thought to be women. Relatives say they have had no word since. " * 3,
+    "ko": "중국 공안이 10월 9일 밤 지린성과 랴오닝성 구금시설에 있던 탈북민 500~600명을 투먼과 단둥 국경을 통해 "
+          "북한으로 넘겼다고 서울의 한 인권단체가 강 양쪽의 목격자를 인용해 밝혔다. 북송된 이들 대부분은 여성인 "
+          "것으로 알려졌다. 가족들은 그 뒤로 아무 소식도 듣지 못했다고 말했다. " * 3,
+    "zh": "首尔一家人权团体援引图们江两岸目击者的话说，中国警方于10月9日夜间将关押在吉林和辽宁拘留所的500至600名"
+          "脱北者经图们和丹东口岸移交朝鲜。被遣返者大多是女性。家属说此后再也没有他们的消息。" * 3,
+}
+
+
+def phone_story(language: str) -> Story:
+    """12 sources with long titles and long outlet names, a long title and summary, every fact, 5 actions."""
+    code = {"en": "en", "ko": "ko", "zh": "zh"}[language]
+    sources = tuple(
+        source(f"{OUTLETS_20[n]} International Edition", LONG_TITLES[language] * 2,
+               f"https://outlet{n:02d}.example/{'x' * 200}/{n}", n)
+        for n in range(12)
     )
+    story = replace(many_sources_story(), id=123456, title=LONG_TITLES[language], summary=LONG_SUMMARIES[language],
+                    sources=sources, language=code, follow_up_of=123400,
+                    facts=Facts(count_low=1500, count_high=2600, places=("Tumen River crossing", "Dandong",
+                                "Sinuiju", "Hyesan"), dates=("2023-10-09", "2023-10-10"),
+                                reporters=("Transitional Justice Working Group",), outlets=12))
+    return replace(story, actions=(*story.actions, *(replace(MP, id=f"a{n}", title="T" * 90) for n in range(3))))
 
 
-def shown(text: str) -> tuple[int, int, int]:
-    """(summary units, outlets named, units of the first action's line) in an alert of long_summary_story."""
-    summary = next((b for b in text.split("\n\n") if "witnesses said" in b), "")
-    more = re.search(r"and (\d+) more", text)
-    action = next(line for line in text.splitlines() if line.startswith("✍️"))
-    return utf16_len(summary), 12 - int(more.group(1)) if more else 12, utf16_len(action)
-
-
-@pytest.mark.parametrize(
-    ("limit", "summary", "outlets", "action"),
-    [
-        # Plenty of room: the summary is capped at 1,500 units, 8 outlets, action texts of 240 units.
-        (8000, (1400, 1500), 8, (240, 270)),
-        # Less room: the summary gives way first, down to 600 units...
-        (2500, (600, 1500), 8, (240, 270)),
-        # ...then outlets beyond the first four...
-        (1900, (600, 1500), 4, (240, 270)),
-        # ...then action texts, with a smaller summary...
-        (1400, (400, 600), 4, (120, 170)),
-        # ...and last action titles alone, 3 outlets and what room is left for the summary.
-        (1000, (40, 1000), 3, (30, 45)),
-    ],
-)
-def test_parts_give_way_in_order(limit: int, summary: tuple[int, int], outlets: int, action: tuple[int, int]) -> None:
-    text = render_alert(long_summary_story(), limit=limit).text
-    assert utf16_len(text) <= limit
-    assert_valid(text)
-    units, named, action_units = shown(text)
-    assert summary[0] <= units <= summary[1]
-    assert named == outlets
-    assert action[0] <= action_units <= action[1]
-    assert "<b>Write to the Chinese embassy</b>" in text
-
-
-def test_a_short_summary_stays_whole_when_it_fits() -> None:
-    text = render_alert(urgent_story()).text
-    assert clean(urgent_story().summary.split("\n")[0]) in text
-    assert "…" not in text
-
-
-def test_alert_never_exceeds_a_small_limit() -> None:
-    for limit in (256, 300, 500, 900, 1200):
-        text = render_alert(long_title_story(), limit=limit).text
-        assert utf16_len(text) <= limit, limit
-        assert_valid(text)
-
-
-def test_a_story_with_every_part_at_its_worst_still_gets_a_summary() -> None:
-    # Each character below escapes to 6 units and every list is long: the last level of shortening must
-    # still leave room for a summary (the minimal fallback is never needed at 4,096 units).
-    worst = '"' * 5000
-    story = Story(
-        id=10**18,
-        title=worst,
-        summary=worst,
-        facts=Facts(
-            count_low=10**9,
-            count_high=10**10,
-            places=tuple(f"{n}{worst}" for n in range(20)),
-            dates=tuple(f"{n}{worst}" for n in range(20)),
-            reporters=tuple(f"{n}{worst}" for n in range(20)),
-            outlets=10**6,
-        ),
-        urgency=Urgency.URGENT,
-        topics=("t",),
-        sources=tuple(source(f"{n}{worst}", worst, "https://x.example/?" + "a" * 375) for n in range(50)),
-        actions=tuple(Action(id=worst, title=f"{n}{worst}", text=worst) for n in range(9)),
-        follow_up_of=10**18,
-    )
-    text = render_alert(story, topic_names={"t": worst}).text
-    assert_valid(text)
-    blocks = text.split("\n\n")
-    assert len(blocks) == 5 and blocks[2].startswith("&quot;") and utf16_len(blocks[2]) >= 400
-
-
-def test_a_tiny_limit_is_refused() -> None:
-    with pytest.raises(ValueError):
-        render_alert(urgent_story(), limit=100)
+@pytest.mark.parametrize("language", ["en", "ko", "zh-Hans"])
+@pytest.mark.parametrize("story_language", ["en", "ko", "zh"])
+def test_an_alert_of_12_sources_and_long_titles_fits_a_phone_in_every_language(
+    language: str, story_language: str
+) -> None:
+    rendered = render_alert(phone_story(story_language), view=view_for(language, "Asia/Seoul"))
+    assert_valid(rendered.text)
+    assert len(visible(rendered.text)) <= ALERT_VISIBLE
+    assert utf16_len(rendered.text) <= MAX_MESSAGE
+    assert len(rendered.buttons) <= 4  # at most 3 actions, then Sources and Mute
+    summary = rendered.text.split("\n\n")[1]
+    assert len(summary) >= 60  # room is left for a real summary (two Chinese sentences are short), not a stub
+    assert "/story_123456" in rendered.text and "/story_123400" in rendered.text
 
 
 # --- buttons ---------------------------------------------------------------------------------------------
@@ -574,10 +542,18 @@ def test_alert_buttons_open_action_cards_sources_and_mute() -> None:
         (Button("✍️ Write to the Chinese embassy", callback_data="act:12:write-embassy"),),
         (Button("✍️ Ask your MP to raise it", callback_data="act:12:ask-mp"),),
         (
-            Button("📚 All sources", callback_data="src:12"),
+            Button("📚 Sources", callback_data="src:12"),
             Button("🔕 Mute topic", callback_data="mute:nk-repatriation"),
         ),
     )
+
+
+def test_after_a_mute_the_alert_offers_undo() -> None:
+    rows = mute_undo_buttons(urgent_story())
+    assert rows[-1] == (
+        Button("📚 Sources", callback_data="src:12"), Button("↩️ Undo mute", callback_data="unmute:nk-repatriation")
+    )
+    assert parse_callback("unmute:nk-repatriation") == MuteCallback(topic_id="nk-repatriation", undo=True)
 
 
 def test_long_ids_fall_back_to_indexes_within_64_bytes() -> None:
@@ -642,9 +618,9 @@ def test_button_rejects_bad_data(kwargs: dict[str, str]) -> None:
 
 def test_followup_says_the_story_is_now_urgent() -> None:
     note = render_followup(urgent_story(), Urgency.UPDATE)
-    assert note.text.splitlines()[0] == "🚨 <b>Now URGENT</b> · story #12"
-    assert "👥 500-600 people · 📅 9 Oct 2023 · 📰 5 outlets" in note.text
-    assert "/story 12" in note.text
+    assert note.text.splitlines()[0] == "🚨 <b>Now URGENT</b>"
+    assert "👥 500–600 people · 📍 Tumen, Onsong +3 · 📅 9 Oct 2023 · 📰 5 outlets" in note.text
+    assert "/story_12" in note.text
     assert [b.callback_data for row in note.buttons for b in row] == [
         "act:12:write-embassy", "act:12:ask-mp", "src:12",
     ]  # fmt: skip
@@ -653,8 +629,8 @@ def test_followup_says_the_story_is_now_urgent() -> None:
 
 def test_followup_when_urgency_drops() -> None:
     note = render_followup(update_story(), Urgency.URGENT)
-    assert note.text.startswith("🔔 <b>No longer urgent</b> · story #44")
-    assert note.buttons == ((Button("📚 All sources", callback_data="src:44"),),)
+    assert note.text.startswith("🔔 <b>No longer urgent</b>\n")
+    assert note.buttons == ((Button("📚 Sources", callback_data="src:44"),),)
 
 
 def test_full_story_of_40_sources_lists_every_link_over_several_valid_messages() -> None:
@@ -681,8 +657,8 @@ def test_full_story_shows_what_the_alert_leaves_out() -> None:
     (message, *rest) = render_story_full(story)
     joined = "\n".join([message, *rest])
     assert joined.count("Long.") == 600
-    assert "📍 Tumen, Onsong, Dandong, Sinuiju, Jilin" in joined
-    assert "First seen 12 Oct 2023 08:30 UTC · last update 12 Oct 2023 12:30 UTC" in joined
+    assert "📍 Places: Tumen, Onsong, Dandong, Sinuiju, Jilin" in joined
+    assert "First seen 12 Oct 2023 08:30 UTC, last update 12 Oct 2023 12:30 UTC" in joined
 
 
 def test_sources_of_a_hostile_story_show_non_web_links_as_code() -> None:
@@ -699,7 +675,7 @@ def test_action_card_puts_the_text_in_a_pre_block_and_targets_in_code() -> None:
     assert_valid(card)
     assert card == (
         "✍️ <b>Write to the Chinese embassy</b>\n"
-        "For story #12: <i>China sends hundreds of detained North Koreans back across the border in one "
+        "For /story_12: <i>China sends hundreds of detained North Koreans back across the border in one "
         "night</i>\n\n"
         "<pre>Dear Ambassador, I am writing about the 500-600 North Koreans returned from Tumen and "
         "Dandong on 9 October 2023. Please tell us where they are, and stop further forced returns:\n"
@@ -720,13 +696,13 @@ def test_action_card_of_a_huge_letter_fits_one_message() -> None:
 
 def test_story_line() -> None:
     assert render_story_line(urgent_story()) == (
-        "#12 · China sends hundreds of detained North Koreans back across the border in one night · "
+        "/story_12 · China sends hundreds of detained North Koreans back across the border in one night · "
         "5 outlets · 12 Oct 2023"
     )
-    assert render_story_line(hostile_markup_story()).startswith("#66 · &lt;script&gt;")
-    # A right-to-left title would make the line right-to-left; a leading LRM keeps "#68 ·" first.
+    assert render_story_line(hostile_markup_story()).startswith("/story_66 · &lt;script&gt;")
+    # A right-to-left title would make the line right-to-left; a leading LRM keeps "/story_68 ·" first.
     assert render_story_line(rtl_story()) == (
-        "\u200e#68 · ترحيل 600 من الكوريين الشماليين — גירוש המוני מסין 🚨👨‍👩‍👧 · 2 outlets · 12 Oct 2023"
+        "\u200e/story_68 · ترحيل 600 من الكوريين الشماليين — גירוש המוני מסין 🚨👨‍👩‍👧 · 2 outlets · 12 Oct 2023"
     )
 
 
@@ -749,7 +725,7 @@ def test_digest_of_many_stories_splits_between_lines() -> None:
     assert len(messages) > 1
     for message in messages:
         assert_valid(message)
-    assert sum(m.count("\n#") for m in messages) + sum(m.startswith("#") for m in messages) == 100
+    assert sum(m.count("\n/story_") for m in messages) + sum(m.startswith("/story_") for m in messages) == 100
 
 
 # =====================================================================================================
@@ -934,16 +910,19 @@ def test_every_command_reply_built_from_hostile_text_is_valid_and_fits() -> None
         problems_ = tuple(hostile(rng, 20) for _ in range(rng.randint(0, 50)))
         names = {t.id: t.name for t in topics}
         picker = render_topic_picker(chat_id, topics, [t.id for t in topics[:2]], target=hostile(rng, 10) or None)
-        shown_settings = render_settings(chat_id, settings, list(names), names, target=hostile(rng, 5) or None)
+        view = View(topic_names=names)
+        shown_settings = render_settings(chat_id, settings, list(names), target=hostile(rng, 5) or None, view=view)
         messages = [picker.text, shown_settings.text]
         messages += render_help(topics, admin=True)
         messages += render_story_list(f"<b>{clip(clean(hostile(rng, 10)), 50)}</b>", stories, empty="none")
-        messages += render_actions(stories) + render_feed_health(feeds) + render_status(status)
+        messages += [render_actions(stories).text, *render_feed_health(feeds), *render_status(status)]
+        messages += [render_list(Chat(chat_id, ChatKind.GROUP, "x", tuple(names), settings, thread_id=3,
+                                      paused_until=OCT_12), view=view)]
         messages += render_reload(ReloadResult(False, hostile(rng, 10), problems_))
         messages += render_reload(ReloadResult(True, "feeds.yaml", (), 2, 3, 4, (hostile(rng, 9),), ()))
         messages.append(
-            render_subscription(list(names)[:2], list(names)[2:4], list(names)[4:], list(names), names,
-                                subscribing=True, target=hostile(rng, 5) or None)
+            render_subscription(list(names)[:2], list(names)[2:4], list(names)[4:], list(names),
+                                subscribing=True, target=hostile(rng, 5) or None, view=view)
         )  # fmt: skip
         for message in messages:
             found = problems(message)
@@ -988,7 +967,8 @@ def test_parse_settings_callback(data: str, expected: object) -> None:
 def test_settings_buttons_tick_the_current_choices_and_offer_the_next_hours() -> None:
     settings = ChatSettings(mode=DeliveryMode.DIGEST, digest_hour=0, timezone="Asia/Seoul", urgent_only=True,
                             quiet_start=22, quiet_end=7)  # fmt: skip
-    shown = render_settings(101, settings, ["nk-repatriation"], {"nk-repatriation": "Forced repatriation"})
+    names = View(topic_names={"nk-repatriation": "Forced repatriation"})
+    shown = render_settings(101, settings, ["nk-repatriation"], view=names)
     labels = [[b.label for b in row] for row in shown.buttons]
     assert labels == [
         ["Each story", "✅ Daily digest"],

@@ -158,7 +158,7 @@ def test_a_day_of_ticks_sends_each_alert_once_edits_once_and_digests_once(
     first = alerts[0]
     first_id = first.result["message_id"]  # type: ignore[index]
     shown = fake_telegram.messages(dm.id)[first_id]
-    assert "2 outlets" in shown  # the alert was edited when the second outlet joined
+    assert "📰 Wire, Asia Desk" in shown  # the alert was edited when the second outlet joined
     assert len([e for e in fake_telegram.edits(dm.id) if e.params["message_id"] == first_id]) == 1
 
     # The group takes a digest: once, at 18:00 UTC, naming the stories of the day.

@@ -23,6 +23,7 @@ def _settings(row: ChatRow) -> ChatSettings:
         urgent_only=row.urgent_only,
         quiet_start=row.quiet_start,
         quiet_end=row.quiet_end,
+        language=row.language,
     )
 
 
@@ -33,6 +34,7 @@ def _apply_settings(row: ChatRow, settings: ChatSettings) -> None:
     row.urgent_only = settings.urgent_only
     row.quiet_start = settings.quiet_start
     row.quiet_end = settings.quiet_end
+    row.language = settings.language
 
 
 def _chat(row: ChatRow, topics: Iterable[str]) -> Chat:
@@ -46,6 +48,8 @@ def _chat(row: ChatRow, topics: Iterable[str]) -> Chat:
         inactive_reason=row.inactive_reason,
         subscribed_at=row.subscribed_at,
         last_digest_at=row.last_digest_at,
+        thread_id=row.thread_id,
+        paused_until=row.paused_until,
     )
 
 
@@ -74,15 +78,18 @@ class ChatRepository:
         row = self._row(chat_id)
         return None if row is None else self._to_chat(row)
 
-    def ensure(self, chat_id: int, kind: ChatKind, title: str, now: datetime) -> Chat:
-        """The chat, created with default settings and no topics when missing; its kind and title refreshed."""
+    def ensure(self, chat_id: int, kind: ChatKind, title: str, now: datetime, *, language: str = "en") -> Chat:
+        """The chat, created with default settings and no topics when missing; its kind and title refreshed.
+
+        A new chat gets `language` (from the Telegram user who first wrote); an existing one keeps its own.
+        """
         row = self._row(chat_id)
         if row is None:
             row = ChatRow(
                 telegram_id=chat_id, kind=kind.value, title=title, active=True, inactive_reason=None,
                 created_at=now, subscribed_at=None, last_digest_at=None,
             )
-            _apply_settings(row, ChatSettings())
+            _apply_settings(row, ChatSettings(language=language))
             self._session.add(row)
             self._session.flush()
         else:
@@ -120,6 +127,16 @@ class ChatRepository:
     def set_settings(self, chat_id: int, settings: ChatSettings) -> None:
         """Replace the chat's delivery settings."""
         _apply_settings(self._require(chat_id), settings)
+        self._session.flush()
+
+    def set_thread(self, chat_id: int, thread_id: int | None) -> None:
+        """Send the chat's alerts to forum topic `thread_id` (None: the chat itself, or General)."""
+        self._require(chat_id).thread_id = thread_id
+        self._session.flush()
+
+    def set_pause(self, chat_id: int, until: datetime | None) -> None:
+        """Hold the chat's alerts until `until` (None: not paused)."""
+        self._require(chat_id).paused_until = until
         self._session.flush()
 
     def deactivate(self, chat_id: int, reason: str, now: datetime) -> None:
@@ -229,6 +246,8 @@ class ChatRepository:
         row.inactive_reason = chat.inactive_reason
         row.subscribed_at = chat.subscribed_at
         row.last_digest_at = chat.last_digest_at
+        row.thread_id = chat.thread_id
+        row.paused_until = chat.paused_until
         self._session.flush()
         have = set(self._topics(row.id))
         wanted = set(chat.topics)

@@ -211,6 +211,9 @@ class ChatRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    language: Mapped[str] = mapped_column(String(16), server_default="en")
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SubscriptionRow(Base):

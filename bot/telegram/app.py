@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -19,9 +20,10 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.i18n import LANGUAGES, TELEGRAM_CODES
 from bot.services import Services
-from bot.telegram.format import ADMIN_COMMANDS, COMMANDS
-from bot.telegram.handlers import Handlers
+from bot.telegram.format import command_menu
+from bot.telegram.handlers import STORY_COMMAND, Handlers
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,9 @@ def install(application: BotApplication, handlers: Handlers) -> None:
         "subscribe": handlers.subscribe,
         "unsubscribe": handlers.unsubscribe,
         "settings": handlers.settings,
+        "language": handlers.language,
+        "pause": handlers.pause,
+        "list": handlers.show_list,
         "recent": handlers.recent,
         "story": handlers.story,
         "search": handlers.search,
@@ -85,6 +90,9 @@ def install(application: BotApplication, handlers: Handlers) -> None:
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=_COMMAND_UPDATES))
+    # '/story_12', the tappable form of '/story 12' in alerts and lists.
+    tapped = filters.Regex(re.compile(rf"^{STORY_COMMAND.pattern}(?:\s|$)"))
+    application.add_handler(MessageHandler(filters.COMMAND & tapped & _COMMAND_UPDATES, handlers.story))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.migrated))
     # Only in private chats: in a group an unknown command is most likely another bot's.
@@ -95,11 +103,18 @@ def install(application: BotApplication, handlers: Handlers) -> None:
 
 
 async def register_commands(bot: Bot, admin_ids: Collection[int] = ()) -> None:
-    """setMyCommands: the public commands for everyone, plus /status and /reload in each operator's chat."""
-    await bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
-    operator = [BotCommand(name, text) for name, text in (*COMMANDS, *ADMIN_COMMANDS)]
+    """setMyCommands in every language (the default list is English; Telegram shows a user the list of
+    their app's language), plus /status and /reload in each operator's chat."""
+    for language in LANGUAGES:
+        code = TELEGRAM_CODES[language] or None
+        await bot.set_my_commands([BotCommand(n, d) for n, d in command_menu(language)], language_code=code)
     for admin in admin_ids:
-        try:
-            await bot.set_my_commands(operator, scope=BotCommandScopeChat(admin))
-        except TelegramError as error:  # an operator who never opened a chat with the bot: fine
-            log.info("operator commands not set for %s: %s", admin, error)
+        for language in LANGUAGES:
+            operator = [BotCommand(n, d) for n, d in command_menu(language, admin=True)]
+            try:
+                await bot.set_my_commands(
+                    operator, scope=BotCommandScopeChat(admin), language_code=TELEGRAM_CODES[language] or None
+                )
+            except TelegramError as error:  # an operator who never opened a chat with the bot: fine
+                log.info("operator commands not set for %s: %s", admin, error)
+                break

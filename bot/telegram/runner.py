@@ -153,7 +153,7 @@ class Runner:
         self._fetcher = await self._stack.enter_async_context(
             Fetcher(fetch_limits(config, self.settings.user_agent), concurrency=config.defaults.concurrency)
         )
-        sender = TelegramSender(application.bot, self.topic_names)
+        sender = TelegramSender(application.bot, self.topic_names, config=lambda: self.config_ref.current)
         metrics = self._metrics()
         self.jobs = Jobs(
             config, self.db, Poller(config, self.db, self._fetcher, self.clock, self.gazetteer),

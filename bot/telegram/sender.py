@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -33,9 +34,23 @@ from bot.errors import (
     DeliveryUncertain,
     MessageRejected,
     RetryLater,
+    ThreadGone,
     TransientDeliveryError,
 )
-from bot.telegram.format import Button, Rendered, render_alert, render_digest, render_followup
+from bot.i18n import translator
+from bot.telegram.format import (
+    Button,
+    Rendered,
+    View,
+    render_alert,
+    render_digest,
+    render_followup,
+    thread_gone_note,
+    view_for,
+)
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +70,8 @@ _UNREACHABLE = (
     "bot is not a member",
 )
 _NOT_MODIFIED = "message is not modified"
+# What Telegram answers when a forum topic was deleted under the bot.
+_THREAD_GONE = ("message thread not found", "topic_deleted")
 # How long to hold every send when Telegram refuses the token: the operator must fix it, and the
 # outbox keeps every row pending meanwhile instead of failing them one by one.
 _BAD_TOKEN_PAUSE = 300.0
@@ -95,21 +112,32 @@ class TelegramSender:
     `bot` needs a connection pool at least as large as delivery's concurrency (PTB's default Bot has 256).
     """
 
-    def __init__(self, bot: Bot, topic_names: Mapping[str, str]) -> None:
+    def __init__(
+        self, bot: Bot, topic_names: Mapping[str, str], *, config: Callable[[], Config] | None = None
+    ) -> None:
+        """`config` gives the config in force, for topic and action names in each chat's language; without
+        it every chat reads the English `topic_names`."""
         self.bot = bot
         self.topic_names = dict(topic_names)
+        self.config = config
+
+    def view(self, chat: Chat) -> View:
+        """How `chat` reads: its language, its time zone, names from feeds.yaml in its language."""
+        if self.config is not None:
+            return view_for(chat.settings.language, chat.settings.timezone, self.config())
+        return View(translator(chat.settings.language), chat.settings.timezone, self.topic_names)
 
     async def send_alert(self, chat: Chat, story: Story, *, silent: bool) -> int:
         """Post the story's alert; returns Telegram's message id."""
-        return await self._send(chat.id, render_alert(story, topic_names=self.topic_names), silent=silent)
+        return await self._send(chat, render_alert(story, view=self.view(chat)), silent=silent)
 
     async def send_followup(self, chat: Chat, story: Story, previous: Urgency, *, silent: bool) -> int:
         """Post the short note that the story's urgency changed; returns the message id."""
-        return await self._send(chat.id, render_followup(story, previous), silent=silent)
+        return await self._send(chat, render_followup(story, previous, view=self.view(chat)), silent=silent)
 
     async def edit_alert(self, chat: Chat, message_id: int, story: Story) -> None:
         """Show the story as it is now in the alert already sent ("not modified" is success)."""
-        rendered = render_alert(story, topic_names=self.topic_names)
+        rendered = render_alert(story, view=self.view(chat))
         try:
             await self.bot.edit_message_text(
                 rendered.text,
@@ -128,27 +156,40 @@ class TelegramSender:
 
     async def send_digest(self, chat: Chat, stories: Sequence[Story], since: datetime) -> None:
         """Post the digest, over as many messages as it needs (a failure midway raises; parts sent stay)."""
-        for text in render_digest(stories, since=since):
-            await self._send(chat.id, Rendered(text), silent=False)
+        for text in render_digest(stories, since=since, view=self.view(chat)):
+            await self._send(chat, Rendered(text), silent=False)
 
-    async def _send(self, chat_id: int, rendered: Rendered, *, silent: bool) -> int:
+    async def _send(self, chat: Chat, rendered: Rendered, *, silent: bool) -> int:
         try:
             message = await self.bot.send_message(
-                chat_id,
+                chat.id,
                 rendered.text,
+                message_thread_id=chat.thread_id,
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard(rendered.buttons),
                 disable_notification=silent,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
-            return message.message_id
+        except BadRequest as error:
+            if chat.thread_id is not None and any(p in error.message.lower() for p in _THREAD_GONE):
+                await self._thread_gone(chat)
+                raise ThreadGone(chat.id, self._reason(error)) from None
+            raise self._mapped(error, chat.id) from None
         except TelegramError as error:
-            raise self._mapped(error, chat_id) from None
+            raise self._mapped(error, chat.id) from None
         except Exception as error:
             # Not a Telegram answer PTB understood (an answer of the wrong shape, say): the request went
             # out and may have been taken, so it must not be sent again blindly.
             reason = self._masked(f"unreadable answer ({type(error).__name__}: {error})")
-            raise DeliveryUncertain(chat_id, reason) from None
+            raise DeliveryUncertain(chat.id, reason) from None
+        return message.message_id
+
+    async def _thread_gone(self, chat: Chat) -> None:
+        """Tell the chat's admins, in General, that alerts now arrive there (best effort: delivery goes on)."""
+        try:
+            await self.bot.send_message(chat.id, thread_gone_note(self.view(chat)), parse_mode=ParseMode.HTML)
+        except TelegramError as error:
+            log.info("chat %d: note about its deleted topic not sent: %s", chat.id, self._reason(error))
 
     def _mapped(self, error: TelegramError, chat_id: int, *, editing: bool = False) -> DeliveryError:
         """The DeliveryError that tells delivery what to do about `error` (token masked)."""

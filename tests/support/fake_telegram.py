@@ -19,6 +19,9 @@ The test plays the users and the world:
     server.channel_post(chan, "/subscribe")
     server.press(dm, alice, message_id, "mute:story-7")                     # a button the bot sent
     server.migrate(grp, -1009999)       # later sends to -1001 answer 400 with migrate_to_chat_id
+    forum = server.group(-1003, "Forum", admins=[alice], forum=True)
+    thread = server.forum_topic(forum, "Alerts"); server.command(forum, alice, "/subscribe", thread=thread)
+    server.delete_topic(forum, thread)  # later sends into it answer 400 "message thread not found"
     server.block(dm) / server.kick(grp) / server.deactivate(dm) / server.forget(chat)
 
 and injects faults:
@@ -185,6 +188,7 @@ class Chat:
     title: str | None = None
     username: str | None = None  # without the "@"
     first_name: str | None = None
+    is_forum: bool = False  # a supergroup with topics
 
     def to_api(self) -> dict[str, Any]:
         """The Bot API `Chat` object."""
@@ -193,6 +197,8 @@ class Chat:
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
+        if self.is_forum:
+            data["is_forum"] = True
         return data
 
 
@@ -267,6 +273,7 @@ class _ChatState:
     migrated_to: int | None = None
     last_message_id: int = 0
     messages: dict[int, _Message] = field(default_factory=dict)
+    topics: dict[int, str] = field(default_factory=dict)  # a forum's open topics: thread id -> name
 
 
 @dataclass(frozen=True, slots=True)
@@ -707,13 +714,16 @@ class FakeTelegram:
         username: str | None = None,
         members: Iterable[int | User] = (),
         bot_is_admin: bool = False,
+        forum: bool = False,
     ) -> Chat:
-        """A group (or supergroup) the bot is in; the first admin is its creator."""
+        """A group (or supergroup) the bot is in; the first admin is its creator. `forum`: a supergroup
+        with topics (see `forum_topic`)."""
         chat = Chat(
             id,
-            "supergroup" if supergroup else "group",
+            "supergroup" if supergroup or forum else "group",
             title=title,
             username=username.lstrip("@") if username else None,
+            is_forum=forum,
         )
         with self._cond:
             admin_ids = self._ids(admins)
@@ -742,6 +752,21 @@ class FakeTelegram:
                 chat, admins=admin_ids, members=set(admin_ids), bot_status="administrator" if bot_is_admin else "left"
             )
         return chat
+
+    def forum_topic(self, chat: Chat | int, name: str) -> int:
+        """Someone opens a topic in the forum `chat`; returns its message_thread_id."""
+        with self._cond:
+            state = self._state_of(chat)
+            if not state.chat.is_forum:
+                raise ValueError("topics exist only in forum supergroups")
+            state.last_message_id += 1  # a topic's id is the id of the service message that created it
+            state.topics[state.last_message_id] = name
+            return state.last_message_id
+
+    def delete_topic(self, chat: Chat | int, thread_id: int) -> None:
+        """An admin deletes the topic: sends into it answer 400 "message thread not found"."""
+        with self._cond:
+            del self._state_of(chat).topics[thread_id]
 
     def set_admins(self, chat: Chat | int, admins: Iterable[int | User]) -> None:
         """Replace who administers `chat` (the first one is the creator)."""
@@ -814,8 +839,9 @@ class FakeTelegram:
 
     # --- the world: what users do (queued for getUpdates) ---
 
-    def say(self, chat: Chat | int, user: User, text: str) -> Queued:
-        """`user` writes `text` in `chat`; a leading "/cmd" gets its bot_command entity."""
+    def say(self, chat: Chat | int, user: User, text: str, *, thread: int | None = None) -> Queued:
+        """`user` writes `text` in `chat` (inside forum topic `thread`, if given); a leading "/cmd" gets its
+        bot_command entity."""
         with self._cond:
             state = self._state_of(chat)
             if state.chat.type == "channel":
@@ -826,13 +852,18 @@ class FakeTelegram:
                 raise ValueError("only the chat's own user writes in a private chat")
             self._users.setdefault(user.id, user)
             state.members.add(user.id)
-            return self._queue_message(state, user, text)
+            extra: dict[str, Any] = {}
+            if thread is not None:
+                if thread not in state.topics:
+                    raise ValueError(f"no open topic {thread} in chat {state.chat.id}")
+                extra = {"message_thread_id": thread, "is_topic_message": True}
+            return self._queue_message(state, user, text, extra=extra)
 
-    def command(self, chat: Chat | int, user: User, text: str) -> Queued:
-        """`user` sends a command ("/subscribe topic" or "/subscribe@bot topic") in `chat`."""
+    def command(self, chat: Chat | int, user: User, text: str, *, thread: int | None = None) -> Queued:
+        """`user` sends a command ("/subscribe topic" or "/subscribe@bot topic") in `chat` (in topic `thread`)."""
         if not text.startswith("/"):
             raise ValueError("a command starts with '/'")
-        return self.say(chat, user, text)
+        return self.say(chat, user, text, thread=thread)
 
     def channel_post(self, channel: Chat | int, text: str) -> Queued:
         """An admin posts `text` in the channel: a channel_post update, sender_chat the channel, no from."""
@@ -1182,6 +1213,9 @@ class FakeTelegram:
         visible = _visible_text(text, parse_mode)
         markup = _checked_markup(params.get("reply_markup"))
         reply_to = self._reply_target(state, params)
+        thread = params.get("message_thread_id")
+        if thread is not None and state.chat.is_forum and thread not in state.topics:
+            raise _ApiError(400, "Bad Request: message thread not found")
         if self._limiter is not None:
             retry_after = self._limiter.admit(state.chat, time.monotonic())
             if retry_after:
@@ -1196,6 +1230,7 @@ class FakeTelegram:
             markup,
             sender=None if state.chat.type == "channel" else self.bot,
             from_bot=True,
+            extra={"message_thread_id": thread, "is_topic_message": True} if thread and state.chat.is_forum else {},
         )
         state.messages[message.message_id] = message
         data = self._message_json(state, message)
