@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.config import Config
-from bot.domain import Feed, FeedState, Item, ParsedFeed
+from bot.domain import Analysis, Feed, FeedState, Item, ParsedFeed
 from bot.errors import FeedError, FeedGone
 from bot.extract import main_text
 from bot.facts import Gazetteer
@@ -22,7 +22,7 @@ from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
 from bot.storage.repositories import Claim, ItemRejected, Original
 from bot.storage.unit_of_work import UnitOfWork
-from bot.stories.step import StepReport, StoryRules, analyse_new, place_pending
+from bot.stories.step import StepReport, StoryRules, analyse_items, analyse_new, place_pending
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,10 @@ def ingest_items(
     config: Config,
     rules: StoryRules,
     now: datetime,
+    analysed: Mapping[Item, Analysis] | None = None,
 ) -> list[IngestedItem]:
-    """Match each item to topics, store it unless it repeats a stored item, and analyse the matched ones.
+    """Match each item to topics, store it unless it repeats a stored item, and analyse the matched ones
+    (`analysed` holds those made before the transaction).
 
     The stored dedupe keys of the whole batch are read at once: only an item one of them names gets the exact
     per-item check. Items that match no topic are inserted together at the end (or earlier, when a later item
@@ -148,7 +150,7 @@ def ingest_items(
         matched_new.append((item_id, item))
         results.append(IngestedItem(item, matched, None, item_id))
     flush()
-    analyse_new(uow, matched_new, rules)
+    analyse_new(uow, matched_new, rules, analysed)
     return [r for r in results if r is not None]
 
 
@@ -230,6 +232,9 @@ class Poller:
 
         `claim`: take a batch of due feeds and claim them, so other workers on the same database poll the
         others (the bot's `run` on PostgreSQL)."""
+        # The sentence model loads once per process, before any fetch is in flight: loading holds the
+        # interpreter for about a second, which would count against the feeds' timeouts.
+        await asyncio.to_thread(self.rules.embedder.load)
         with self.db.unit_of_work() as uow:
             # Feeds falling due within DUE_SLACK are taken now: a scheduler ticking every few seconds would
             # otherwise find a feed due a few milliseconds after its tick and poll it a whole tick late.
@@ -306,10 +311,13 @@ class Poller:
             parsed = await asyncio.to_thread(self._parse, feed, fetched, now)
             if feed.full_text:
                 parsed = replace(parsed, items=await self._with_full_text(feed, parsed.items))
+            # The new reports' analyses (their vectors above all) are made before the store transaction, so
+            # the database is not held while the model reads them.
+            analysed = await asyncio.to_thread(self._analyse, feed, parsed.items)
             # One feed stores at a time: dedupe reads the items other feeds write.
             async with self._store_lock:
                 results = await asyncio.to_thread(
-                    self._store, feed, parsed, fetched, now, next_at, body_hash, new_url
+                    self._store, feed, parsed, fetched, now, next_at, body_hash, new_url, analysed
                 )
         except FeedError as exc:
             return self._record_failure(feed, state, exc)
@@ -368,14 +376,19 @@ class Poller:
         # A feed that already ships the full article keeps it: the extractor may miss a paragraph.
         return replace(item, content=text) if len(text) > len(item.content) else item
 
+    def _analyse(self, feed: Feed, items: Sequence[Item]) -> dict[Item, Analysis]:
+        """The analyses of the items that match a topic and are not stored yet."""
+        matched = [item for item in items if match_item(self.topics, item, feed)]
+        return analyse_items(self._unstored(feed, matched), self.rules) if matched else {}
+
     def _store(
         self, feed: Feed, parsed: ParsedFeed, fetched: Fetched, now: datetime, next_at: datetime, body_hash: str,
-        new_url: str | None,
+        new_url: str | None, analysed: Mapping[Item, Analysis],
     ) -> list[IngestedItem]:
         """Store the parsed items and the feed's new state in one transaction."""
         with self.db.unit_of_work() as uow:
             uow.feeds.lock_stories()  # other workers on the database store one at a time too (dedupe)
-            results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now)
+            results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now, analysed)
             uow.feeds.record_fetched(
                 feed.name, now, next_check_at=next_at, etag=fetched.etag,
                 last_modified=fetched.last_modified, body_hash=body_hash, new_url=new_url,

@@ -13,6 +13,7 @@ import numpy as np
 
 from bot.domain import Analysis, Facts
 from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, OpenStory, Report, Thresholds, place
+from bot.stories.index import VectorIndex
 from bot.stories.similarity import DIMENSIONS, to_bytes
 
 T0 = datetime(2023, 10, 10, 8, 0, tzinfo=UTC)
@@ -127,3 +128,30 @@ def test_a_similar_report_after_the_window_is_a_follow_up_of_the_old_story() -> 
     batch = place([later], [old], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE)
     (placement,) = batch.placements
     assert placement.story_id < 0 and batch.stories[placement.story_id].follow_up_of == 4
+
+
+def test_the_vector_index_finds_exactly_the_stories_a_brute_force_scan_finds() -> None:
+    rng = np.random.default_rng(3)
+    stories = []
+    for story_id in range(1, 60):
+        members = rng.normal(0, 1, (int(rng.integers(1, 20)), DIMENSIONS)).astype(np.float32)
+        members /= np.linalg.norm(members, axis=1, keepdims=True)
+        story = OpenStory.empty(story_id, T0)
+        for n, row in enumerate(members):
+            story.absorb(report(story_id * 100 + n, n, to_bytes(row)))
+        stories.append(story)
+    index = VectorIndex()
+    for story in stories:
+        index.sync(story.story_id, story.vectors, story.centre)
+    index.remove(7)  # merged away
+    for _ in range(20):
+        probe = stories[int(rng.integers(0, len(stories)))].vectors[0] + rng.normal(0, 0.5, DIMENSIONS)
+        probe = (probe / np.linalg.norm(probe)).astype(np.float32)
+        expected = {
+            s.story_id for s in stories
+            if s.story_id != 7 and (
+                max(float(v @ probe) for v in s.vectors) >= 0.3
+                or float(s.centre @ probe) / float(np.linalg.norm(s.centre)) >= 0.3
+            )
+        }
+        assert index.reachable(probe, 0.3) == expected

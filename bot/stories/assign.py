@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from bot.domain import Analysis
+from bot.stories.index import VectorIndex
 from bot.stories.similarity import DIMENSIONS, Vector, from_bytes, similarities, stack
 
 # bench/story_public.py, tune half (UCI headlines and the realistic fixtures): see the README's Measurements.
@@ -288,13 +289,22 @@ def place(
     whatever order their feeds answered in. A report that joins two open stories shows they are one
     event: the newer merges into the older."""
     open_stories = {s.story_id: s for s in stories}
+    index = VectorIndex()
+    for story in stories:
+        index.sync(story.story_id, story.vectors, story.centre)
+    floor = min(thresholds.anchored, thresholds.join)
     alias: dict[int, int] = {}  # merged story -> the story it became part of
     changed: set[int] = set()
     placements: list[Placement] = []
     merged: list[tuple[int, int]] = []
     next_new = -1
     for report in sorted(reports, key=lambda r: (r.published, r.item_id)):
-        near = [s for s in open_stories.values() if s.last_published >= report.published - followup_window]
+        since = report.published - followup_window
+        near = sorted(
+            (open_stories[s] for s in index.reachable(report.vector, floor) if s in open_stories),
+            key=lambda s: s.story_id,
+        )
+        near = [s for s in near if s.last_published >= since]
         decision = decide(report, near, window=window, followup_window=followup_window, thresholds=thresholds)
         if decision.story_id is None:
             target = next_new
@@ -309,10 +319,13 @@ def place(
             target = group[0]
             for other in group[1:]:
                 open_stories[target].merge(open_stories.pop(other))
+                index.remove(other)
                 alias[other] = target
                 merged.append((other, target))
                 changed.discard(other)
-        open_stories[target].absorb(report)
+        story = open_stories[target]
+        story.absorb(report)
+        index.sync(target, story.vectors, story.centre)
         changed.add(target)
         placements.append(Placement(report, target, decision))
     final = [Placement(p.report, _resolve(alias, p.story_id), p.decision) for p in placements]

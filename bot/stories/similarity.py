@@ -32,6 +32,11 @@ class Embedder:
         self._model: object | None = None
         self._lock = threading.Lock()
 
+    def load(self) -> None:
+        """Load the model now (about a second of CPU), rather than on the first text. The package builds
+        part of its state (about 110 MB) on its first text, so one word is read too."""
+        self.embed(["load"])
+
     def _loaded(self) -> object:
         with self._lock:
             if self._model is None:

@@ -8,7 +8,7 @@ placed (a crash between the two) is simply placed by the next cycle.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,9 +23,9 @@ from bot.stories.compose import Member, compose
 from bot.stories.similarity import Embedder, shared_embedder
 from bot.stories.state import rebuilt, to_open, to_state
 
-# Reports placed per run of the step: a first poll of many feeds is placed over a few cycles rather than
-# in one long transaction.
-MAX_PENDING = 5000
+# Reports placed per run of the step, a bound on one transaction's memory: a first poll of 300 feeds of
+# 30 on-topic items (9,000 reports) is placed at once; a larger backlog over the next cycles.
+MAX_PENDING = 20_000
 # Open stories a batch compares against: the most recently active ones.
 MAX_OPEN = 2000
 
@@ -58,14 +58,22 @@ class StepReport:
     merged: tuple[tuple[int, int], ...] = ()
 
 
-def analyse_new(uow: UnitOfWork, stored: Sequence[tuple[int, Item]], rules: StoryRules) -> None:
-    """Analyse newly stored matched items (one batch for their vectors) and store the analyses: such an item
-    waits for `place_pending`."""
-    if not stored:
-        return
-    analyses = analyse([item for _, item in stored], rules.gazetteer, rules.embedder)
-    for (item_id, item), analysis in zip(stored, analyses, strict=True):
-        uow.analyses.add(item_id, item.title, analysis)
+def analyse_items(items: Sequence[Item], rules: StoryRules) -> dict[Item, Analysis]:
+    """Analyse items before their transaction (the pipeline does, so the vectors are not made while the
+    database is locked); `analyse_new` then stores them."""
+    return dict(zip(items, analyse(items, rules.gazetteer, rules.embedder), strict=True)) if items else {}
+
+
+def analyse_new(
+    uow: UnitOfWork, stored: Sequence[tuple[int, Item]], rules: StoryRules, made: Mapping[Item, Analysis] | None = None
+) -> None:
+    """Store the analyses of newly stored matched items (those not in `made` are analysed now, in one batch
+    for their vectors): such an item waits for `place_pending`."""
+    made = made or {}
+    missing = [item for _, item in stored if made.get(item) is None or made[item].version != rules.version]
+    fresh = {**made, **analyse_items(missing, rules)}
+    for item_id, item in stored:
+        uow.analyses.add(item_id, item.title, fresh[item])
 
 
 def place_pending(uow: UnitOfWork, rules: StoryRules, now: datetime) -> StepReport:

@@ -157,7 +157,7 @@ class Runner:
         metrics = self._metrics()
         poller = Poller(config, self.db, self._fetcher, self.clock, self.gazetteer)
         # The sentence model loads once per process: now, not inside the first poll's transaction.
-        await asyncio.to_thread(poller.rules.embedder.embed, ["warm up"])
+        await asyncio.to_thread(poller.rules.embedder.load)
         self.jobs = Jobs(
             config, self.db, poller,
             Deliverer(self.db, sender, self.clock, worker=self.worker.id, live_within=self._live, metrics=metrics),
