@@ -2,6 +2,12 @@
 
     python bench/story_public.py                 # report half, production thresholds
     python bench/story_public.py --tune          # tune half: a grid of thresholds to choose from
+    python bench/story_public.py --tune --only realistic --join 0.6 --clear 0.55,0.57 --margin 0.06 --show
+
+--only picks one data set (uci, semeval, realistic); --join, --anchored, --pinned, --clear, --margin,
+--cross and --quiet take comma-separated values to try (default: production's, bot.stories.assign);
+--show lists each realistic event's reports with the decision that placed them. STORY_BENCH_CACHE=1 keeps
+the vectors in /tmp between runs (a grid over UCI then costs the placement alone).
 
 - UCI News Aggregator headlines (../shared/eval-public): titles only, as a news-search feed gives them,
   streamed in publication order through the production analysis and placement (bot.stories); pairwise
@@ -258,6 +264,8 @@ def main() -> None:
     parser.add_argument("--anchored", help="comma-separated anchored thresholds to try")
     parser.add_argument("--cross", help="comma-separated cross-language lifts to try")
     parser.add_argument("--pinned", help="comma-separated thresholds for reports pinned to a story to try")
+    parser.add_argument("--clear", help="comma-separated thresholds for a report clearly closest to one story")
+    parser.add_argument("--margin", help="comma-separated margins by which it must be closest")
     parser.add_argument("--quiet", help="comma-separated quiet-day penalties to try")
     parser.add_argument("--show", action="store_true", help="realistic: each event's reports and decisions")
     args = parser.parse_args()
@@ -268,8 +276,11 @@ def main() -> None:
     lifts = _floats(args.cross) or [default.cross]
     quiets = _floats(args.quiet) or [default.quiet]
     pins = _floats(args.pinned) or [default.pinned]
-    grid = [Thresholds(join=j, anchored=a, pinned=p, cross=c, quiet=q)
-            for j in joins for a in anchors for p in pins for c in lifts for q in quiets if p <= a <= j]
+    clears = _floats(args.clear) or [default.clear]
+    margins = _floats(args.margin) or [default.margin]
+    grid = [Thresholds(join=j, anchored=a, pinned=p, cross=c, quiet=q, clear=min(cl, j), margin=m)
+            for j in joins for a in anchors for p in pins for c in lifts for q in quiets if p <= a <= j
+            for cl in clears for m in margins]
     if args.only in (None, "uci"):
         uci(which, grid)
     if args.only in (None, "semeval"):

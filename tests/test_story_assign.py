@@ -23,7 +23,7 @@ WINDOW = timedelta(days=4)
 FOLLOWUP = timedelta(days=45)
 T0 = datetime(2024, 4, 29, 7, 0, tzinfo=UTC)
 # Thresholds pinned for these tests, so they test the rules and not the tuned values.
-RULES = Thresholds(join=0.6, anchored=0.45, pinned=0.3, merge=0.85, cross=0.1, quiet=0.1)
+RULES = Thresholds(join=0.6, anchored=0.45, pinned=0.3, merge=0.85, cross=0.1, quiet=0.1, clear=0.57, margin=0.06)
 
 
 def _axis(n: int) -> Vector:
@@ -91,7 +91,7 @@ def test_a_report_in_another_language_is_lifted_across_the_language_gap() -> Non
     korean = _report(2, _at(0.55), hours=1, language="ko")
     assert _stories([english, korean]) == [{1, 2}]
     assert _stories([english, _report(2, _at(0.55), hours=1)]) == [{1}, {2}]
-    assert _stories([english, korean], Thresholds(join=0.6, cross=0.0, pinned=0.3)) == [{1}, {2}]
+    assert _stories([english, korean], Thresholds(join=0.6, cross=0.0, pinned=0.3, clear=0.6)) == [{1}, {2}]
 
 
 def test_a_story_gone_quiet_for_days_needs_a_closer_report() -> None:
@@ -144,3 +144,12 @@ def test_a_translation_is_closer_than_an_unrelated_report(english: str, korean: 
     a, b, c = (np.frombuffer(x.vector, dtype="<f2").astype(np.float32)
                for x in analyse(items, load_gazetteer(), shared_embedder()))
     assert float(a @ b) > float(a @ c) + 0.1
+
+
+def test_a_report_between_two_stories_joins_only_the_one_it_is_clearly_closest_to() -> None:
+    left = _report(1, _axis(0))
+    right = _report(2, _axis(1), hours=1)
+    between = _report(3, (0.58 * _axis(0) + 0.56 * _axis(1) + 0.59 * _axis(2)).astype(np.float32), hours=2)
+    assert _stories([left, right, between]) == [{1}, {2}, {3}]
+    closer = _report(3, (0.58 * _axis(0) + 0.30 * _axis(1) + 0.757 * _axis(2)).astype(np.float32), hours=2)
+    assert _stories([left, right, closer]) == [{1, 3}, {2}]
