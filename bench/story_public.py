@@ -16,7 +16,8 @@ the vectors in /tmp between runs (a grid over UCI then costs the placement alone
 - The realistic fixtures (tests/fixtures/realistic): 14 feeds written by the project in the shapes feeds
   really send, parsed by bot.parse as `poll` parses them, then analysed and placed like UCI; pairwise
   precision and recall, and the recall of pairs in two languages. The split is the labels' `half` (an
-  event's confusable companions are in its half).
+  event's confusable companions are in its half). Every item is placed, the off-topic decoys too, which
+  topic matching would mostly keep away in production: a stricter test of precision.
 - SemEval-2022 Task 8 pairs: the first 320 characters of each article (title and lead, the shape of a feed
   teaser); same story = Overall <= 2. A pair is joined by the production rule for two reports; F1 on
   English pairs and on pairs in two different languages. The split is by pair id (a hash).
