@@ -2,11 +2,22 @@
 
     python bench/story_public.py                 # report half, production thresholds
     python bench/story_public.py --tune          # tune half: a grid of thresholds to choose from
+    python bench/story_public.py --tune --only realistic --join 0.6 --clear 0.55,0.57 --margin 0.06 --show
+
+--only picks one data set (uci, semeval, realistic); --join, --anchored, --pinned, --clear, --margin,
+--cross and --quiet take comma-separated values to try (default: production's, bot.stories.assign);
+--show lists each realistic event's reports with the decision that placed them. STORY_BENCH_CACHE=1 keeps
+the vectors in /tmp between runs (a grid over UCI then costs the placement alone).
 
 - UCI News Aggregator headlines (../shared/eval-public): titles only, as a news-search feed gives them,
   streamed in publication order through the production analysis and placement (bot.stories); pairwise
   precision and recall against the gold story ids. The split is by story id (a hash): each half holds
   whole stories, so a half is a stream of its own.
+- The realistic fixtures (tests/fixtures/realistic): 14 feeds written by the project in the shapes feeds
+  really send, parsed by bot.parse as `poll` parses them, then analysed and placed like UCI; pairwise
+  precision and recall, and the recall of pairs in two languages. The split is the labels' `half` (an
+  event's confusable companions are in its half). Every item is placed, the off-topic decoys too, which
+  topic matching would mostly keep away in production: a stricter test of precision.
 - SemEval-2022 Task 8 pairs: the first 320 characters of each article (title and lead, the shape of a feed
   teaser); same story = Overall <= 2. A pair is joined by the production rule for two reports; F1 on
   English pairs and on pairs in two different languages. The split is by pair id (a hash).
@@ -17,22 +28,32 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import json
+import os
+import pickle
+import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import combinations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.domain import Item  # noqa: E402
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
+
+from bot.domain import Analysis, Feed, Item  # noqa: E402
 from bot.facts import load_gazetteer  # noqa: E402
+from bot.parse import canonical_url, parse_feed  # noqa: E402
 from bot.stories.analyse import analyse  # noqa: E402
-from bot.stories.assign import OpenStory, Report, Thresholds, decide, place  # noqa: E402
-from bot.stories.similarity import shared_embedder  # noqa: E402
+from bot.stories.assign import OpenStory, Placement, Report, Thresholds, decide, place  # noqa: E402
+from bot.stories.similarity import MODEL_VERSION, Embedder, Vector, shared_embedder, stack  # noqa: E402
 
 PUBLIC = ROOT.parent / "shared" / "eval-public"
+REALISTIC = ROOT / "tests" / "fixtures" / "realistic"
 WINDOW = timedelta(days=4)
 FOLLOWUP = timedelta(days=45)
 TEASER_CHARS = 320
@@ -75,13 +96,13 @@ def pairwise(gold: Sequence[str], predicted: Sequence[int]) -> tuple[float, floa
 
 def uci(which: str, grid: Sequence[Thresholds]) -> None:
     items, gold = uci_items(which)
-    analyses = analyse(items, load_gazetteer(), shared_embedder())
+    analyses = analyse(items, load_gazetteer(), _embedder())
     reports = [Report(n, item.published, a) for n, (item, a) in enumerate(zip(items, analyses, strict=True))]
     for thresholds in grid:
         batch = place(reports, [], window=WINDOW, followup_window=FOLLOWUP, thresholds=thresholds)
         story = {p.report.item_id: p.story_id for p in batch.placements}
         precision, recall = pairwise(gold, [story[n] for n in range(len(items))])
-        print(f"uci {which}: join {thresholds.join:.2f} anchored {thresholds.anchored:.2f}: "
+        print(f"uci {which}: {_label(thresholds)}: "
               f"{len(items)} headlines, {len(set(gold))} stories -> {len(set(story.values()))}; "
               f"pairwise precision {precision:.3f} recall {recall:.3f}")
 
@@ -117,7 +138,7 @@ def semeval(which: str, grid: Sequence[Thresholds]) -> None:
                     language=lang, published=when, fetched=when)
 
     items = [item(r[f"text{k}"], r[f"lang{k}"], 2 * n + k) for n, r in enumerate(rows) for k in (1, 2)]
-    analyses = analyse(items, load_gazetteer(), shared_embedder())
+    analyses = analyse(items, load_gazetteer(), _embedder())
     for thresholds in grid:
         scores: dict[str, Counter[str]] = {"english": Counter(), "cross-language": Counter()}
         for n, row in enumerate(rows):
@@ -136,24 +157,137 @@ def semeval(which: str, grid: Sequence[Thresholds]) -> None:
             p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 1.0
             r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0
             f1 = 2 * p * r / (p + r) if p + r else 0.0
-            print(f"semeval {which} {kind}: join {thresholds.join:.2f} anchored {thresholds.anchored:.2f}: "
+            print(f"semeval {which} {kind}: {_label(thresholds)}: "
                   f"{sum(c.values())} pairs, precision {p:.3f} recall {r:.3f} F1 {f1:.3f}")
+
+
+def _declared_language(body: bytes) -> str:
+    """The feed's own <language> or xml:lang: what its subscriber would configure."""
+    found = re.search(rb"<language>\s*([A-Za-z-]+)\s*</language>|xml:lang=\"([A-Za-z-]+)\"", body)
+    return (found.group(1) or found.group(2)).decode() if found else "en"
+
+
+def realistic_items(which: str) -> tuple[list[Item], list[str]]:
+    """The fixture feeds' items of one half, parsed as `poll` parses them, with their gold event ids."""
+    labels = json.loads((REALISTIC / "labels.json").read_text(encoding="utf-8"))
+    events = labels["events"]
+    gold_of = {canonical_url(link): event for link, event in labels["items"].items()}
+    fetched = datetime(2024, 5, 1, tzinfo=UTC)
+    items: list[Item] = []
+    gold: list[str] = []
+    for path in sorted(REALISTIC.glob("*.*")):
+        if path.suffix not in (".xml", ".atom"):
+            continue
+        body = path.read_bytes()
+        feed = Feed(name=path.stem, url=f"https://{path.stem}.example/feed", language=_declared_language(body),
+                    interval_seconds=900, outlet=path.stem.replace("_", " ").title())
+        for item in parse_feed(body, feed=feed, fetched=fetched, base_url=feed.url).items:
+            event = gold_of.get(item.link)
+            if event is None:
+                raise SystemExit(f"{path.name}: item {item.link} has no label")
+            if events[event]["half"] == which:
+                items.append(item)
+                gold.append(event)
+    return items, gold
+
+
+def realistic(which: str, grid: Sequence[Thresholds], *, show: bool) -> None:
+    items, gold = realistic_items(which)
+    analyses = analyse(items, load_gazetteer(), _embedder())
+    reports = [Report(n, item.published, a) for n, (item, a) in enumerate(zip(items, analyses, strict=True))]
+    for thresholds in grid:
+        batch = place(reports, [], window=WINDOW, followup_window=FOLLOWUP, thresholds=thresholds)
+        story = {p.report.item_id: p.story_id for p in batch.placements}
+        predicted = [story[n] for n in range(len(items))]
+        precision, recall = pairwise(gold, predicted)
+        cross = [(a, b) for a, b in combinations(range(len(items)), 2)
+                 if gold[a] == gold[b] and analyses[a].language != analyses[b].language]
+        cross_recall = sum(predicted[a] == predicted[b] for a, b in cross) / len(cross) if cross else 1.0
+        print(f"realistic {which}: {_label(thresholds)}: {len(items)} items, {len(set(gold))} events -> "
+              f"{len(set(predicted))} stories; pairwise precision {precision:.3f} recall {recall:.3f}; "
+              f"cross-language recall {cross_recall:.3f}")
+        if show:
+            _show(items, analyses, gold, predicted, batch.placements)
+
+
+def _show(items: Sequence[Item], analyses: Sequence[Analysis], gold: Sequence[str], predicted: Sequence[int],
+          placements: Sequence[Placement]) -> None:
+    """Each event's stories, and why each report went where it did."""
+    why = {p.report.item_id: p.decision.reason for p in placements}
+    for event in sorted(set(gold)):
+        print(f"  {event}")
+        for n in sorted((n for n in range(len(items)) if gold[n] == event), key=lambda n: items[n].published):
+            a = analyses[n]
+            print(f"    story {predicted[n]:>3} {a.language} {items[n].published:%m-%d %H:%M} "
+                  f"[{why[n]}] {a.text.splitlines()[0][:70]!r} count={a.facts.count_text} "
+                  f"dates={list(a.facts.dates)} ents={sorted(a.entities)}")
+
+
+def _label(thresholds: Thresholds) -> str:
+    return " ".join(f"{name} {getattr(thresholds, name):.2f}" for name in Thresholds.__slots__)
+
+
+class _CachedEmbedder(Embedder):
+    """The production embedder with its vectors kept in /tmp between bench runs (keyed by model and text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._path = Path(f"/tmp/story_public_vectors_{MODEL_VERSION}.pkl")
+        self._cache: dict[str, Vector] = pickle.loads(self._path.read_bytes()) if self._path.exists() else {}
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        missing = sorted({t for t in texts if t not in self._cache})
+        if missing:
+            for text, vector in zip(missing, super().embed(missing), strict=True):
+                self._cache[text] = vector
+            self._path.write_bytes(pickle.dumps(self._cache))
+        return stack([self._cache[t] for t in texts])
+
+
+_EMBEDDER: list[Embedder] = []
+
+
+def _embedder() -> Embedder:
+    if not _EMBEDDER:
+        _EMBEDDER.append(_CachedEmbedder() if os.environ.get("STORY_BENCH_CACHE") else shared_embedder())
+    return _EMBEDDER[0]
+
+
+def _floats(text: str | None) -> list[float]:
+    return [float(x) for x in text.split(",")] if text else []
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tune", action="store_true", help="the tune half, over a grid of thresholds")
-    parser.add_argument("--only", choices=("uci", "semeval"), help="one data set")
+    parser.add_argument("--only", choices=("uci", "semeval", "realistic"), help="one data set")
+    parser.add_argument("--join", help="comma-separated join thresholds to try (default: production)")
+    parser.add_argument("--anchored", help="comma-separated anchored thresholds to try")
+    parser.add_argument("--cross", help="comma-separated cross-language lifts to try")
+    parser.add_argument("--pinned", help="comma-separated thresholds for reports pinned to a story to try")
+    parser.add_argument("--clear", help="comma-separated thresholds for a report clearly closest to one story")
+    parser.add_argument("--margin", help="comma-separated margins by which it must be closest")
+    parser.add_argument("--quiet", help="comma-separated quiet-day penalties to try")
+    parser.add_argument("--show", action="store_true", help="realistic: each event's reports and decisions")
     args = parser.parse_args()
     which = "tune" if args.tune else "report"
-    grid = (
-        [Thresholds(j, a) for j in (0.5, 0.55, 0.58, 0.6, 0.62, 0.65, 0.7) for a in (0.45,)]
-        if args.tune else [Thresholds()]
-    )
+    default = Thresholds()
+    joins = _floats(args.join) or ([0.5, 0.55, 0.58, 0.6, 0.62, 0.65, 0.7] if args.tune else [default.join])
+    anchors = _floats(args.anchored) or [default.anchored]
+    lifts = _floats(args.cross) or [default.cross]
+    quiets = _floats(args.quiet) or [default.quiet]
+    pins = _floats(args.pinned) or [default.pinned]
+    clears = _floats(args.clear) or [default.clear]
+    margins = _floats(args.margin) or [default.margin]
+    grid = [Thresholds(join=j, anchored=a, pinned=p, cross=c, quiet=q, clear=min(cl, j), margin=m)
+            for j in joins for a in anchors for p in pins for c in lifts for q in quiets if p <= a <= j
+            for cl in clears for m in margins]
     if args.only in (None, "uci"):
         uci(which, grid)
     if args.only in (None, "semeval"):
         semeval(which, grid)
+    if args.only in (None, "realistic"):
+        realistic(which, grid, show=args.show)
 
 
 if __name__ == "__main__":

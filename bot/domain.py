@@ -127,8 +127,9 @@ class StoryState:
 
     `centre` is the sum of every member's vector (float32 bytes); `members` are the kept members' item ids
     (the first reports and the latest ones) and `vectors` their vectors (float16 bytes, in that order).
-    Counts, event dates, names, outlets and topics are those the members gave, bounded too. `version` is the
-    analysis version it was built from: another version is rebuilt from the kept members when next read.
+    Counts, event dates, names, places, languages, outlets and topics are those the members gave, bounded
+    too. `version` is the analysis version it was built from: another version is rebuilt from the kept
+    members when next read.
     """
 
     version: str
@@ -139,6 +140,8 @@ class StoryState:
     counts: tuple[tuple[int, int], ...] = ()
     dates: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
     outlets: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
 

@@ -63,6 +63,8 @@ def state_json(state: StoryState) -> str:
             "counts": [list(c) for c in state.counts],
             "dates": list(state.dates),
             "entities": list(state.entities),
+            "places": list(state.places),
+            "languages": list(state.languages),
             "outlets": list(state.outlets),
             "topics": list(state.topics),
         },
@@ -81,6 +83,8 @@ def state_from_json(text: str, centre: bytes, vectors: bytes) -> StoryState:
         counts=tuple((int(low), int(high)) for low, high in data.get("counts", ())),
         dates=tuple(data.get("dates", ())),
         entities=tuple(data.get("entities", ())),
+        places=tuple(data.get("places", ())),
+        languages=tuple(data.get("languages", ())),
         outlets=tuple(data.get("outlets", ())),
         topics=tuple(data.get("topics", ())),
     )

@@ -39,9 +39,18 @@ def clean_text(item: Item) -> str:
     lines = [title]
     for part in body:
         for line in part.splitlines():
-            if line and line not in lines and line != item.title:
+            if line and line not in lines and line != item.title and not _repeats_title(line, title):
                 lines.append(line)
     return "\n".join(line for line in lines if line)
+
+
+def _repeats_title(line: str, title: str) -> bool:
+    """Whether a description line is only the title again, maybe followed by the outlet's name: what
+    news-search feeds put in the description ("<a>Headline</a>&nbsp;<font>Outlet</font>")."""
+    folded, head = " ".join(line.split()).casefold(), " ".join(title.split()).casefold()
+    if not head or not folded.startswith(head):
+        return False
+    return len(folded[len(head):].split()) <= _OUTLET_SUFFIX_WORDS
 
 
 def event_title(item: Item) -> str:

@@ -33,6 +33,8 @@ def to_open(record: OpenStoryRecord, state: StoryState) -> OpenStory:
         counts=list(state.counts),
         dates=list(state.dates),
         entities=frozenset(state.entities),
+        places=frozenset(state.places),
+        languages=frozenset(state.languages),
         follow_up_of=record.follow_up_of,
         apart=set(record.apart),
     )
@@ -49,6 +51,8 @@ def to_state(story: OpenStory, version: str, outlets: Sequence[str], topics: Seq
         counts=tuple(story.counts[:KEPT_FACTS]),
         dates=tuple(story.dates[:KEPT_FACTS]),
         entities=tuple(sorted(story.entities)),
+        places=tuple(sorted(story.places)),
+        languages=tuple(sorted(story.languages)),
         outlets=tuple(dict.fromkeys(outlets))[:KEPT_OUTLETS],
         topics=tuple(dict.fromkeys(topics)),
     )
