@@ -36,7 +36,8 @@ from bot.ratelimit import Pacer
 from bot.storage.db import Database
 from bot.storage.instance import this_worker
 
-log = logging.getLogger(__name__)
+# Named, not __name__: operators filter logs on this name, which stays when the module moves.
+log = logging.getLogger("bot.delivery")
 
 Clock = Callable[[], datetime]
 # How long a paused chat's rows wait before they are looked at again (the pause may have been lifted).

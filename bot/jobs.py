@@ -22,7 +22,8 @@ from bot.storage.db import Database
 from bot.storage.repositories import Claim
 from bot.storage.unit_of_work import UnitOfWork
 
-log = logging.getLogger(__name__)
+# Named, not __name__: operators filter logs on this name, which stays when the module moves.
+log = logging.getLogger("bot.jobs")
 
 Clock = Callable[[], datetime]
 Notify = Callable[[str], Awaitable[None]]

@@ -44,7 +44,8 @@ from bot.storage.repositories import Claim
 from bot.telegram.app import BotApplication, build_application, register_commands
 from bot.telegram.sender import TelegramSender
 
-log = logging.getLogger(__name__)
+# Named, not __name__: operators filter logs on this name, which stays when the module moves.
+log = logging.getLogger("bot.telegram.runner")
 
 
 @dataclass(frozen=True, slots=True)
