@@ -44,7 +44,7 @@ from bot.cluster import index_keys, profile_for, signature  # noqa: E402
 from bot.config import Config, load_config  # noqa: E402
 from bot.domain import Facts, Feed, Item, Urgency  # noqa: E402
 from bot.facts import Gazetteer, load_gazetteer  # noqa: E402
-from bot.parse import normalize_title  # noqa: E402
+from bot.ingest.parse import normalize_title  # noqa: E402
 from bot.pipeline import story_rules  # noqa: E402
 from bot.replay import dumps, replay  # noqa: E402
 from bot.storage.db import Database, sqlite_url  # noqa: E402

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Action, ActionRule, Facts, Urgency
-from bot.match import normalize, term_pattern
+from bot.ingest.match import normalize, term_pattern
 
 # =====================================================================================================
 # Urgency

@@ -20,7 +20,7 @@ from bot.config import Config, Settings, describe, load_config, load_settings
 from bot.demo import run_demo
 from bot.errors import BotError, ConfigError
 from bot.facts import load_gazetteer
-from bot.fetch import Fetcher
+from bot.ingest.fetch import Fetcher
 from bot.logs import setup_logging
 from bot.operations import export_document, healthcheck, import_document, recent_stories
 from bot.pipeline import CycleReport, FeedOutcome, Poller, fetch_limits

@@ -30,7 +30,7 @@ from bot.config import Config, parse_config
 from bot.domain import ChatKind, OutboxKind, Story
 from bot.errors import BotError
 from bot.facts import load_gazetteer
-from bot.fetch import Fetcher
+from bot.ingest.fetch import Fetcher
 from bot.pipeline import CycleReport, Poller, fetch_limits
 from bot.storage.db import Database, sqlite_url
 from bot.telegram.format import (

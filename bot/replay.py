@@ -15,9 +15,9 @@ from bot.config import Config
 from bot.domain import Feed, Item, Story
 from bot.errors import BotError, FeedError
 from bot.facts import Gazetteer
+from bot.ingest.match import compile_topics
+from bot.ingest.parse import parse_feed
 from bot.language import guess_language
-from bot.match import compile_topics
-from bot.parse import parse_feed
 from bot.pipeline import IngestedItem, ingest_items, story_rules
 from bot.storage.db import Database
 

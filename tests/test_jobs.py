@@ -19,7 +19,7 @@ from bot.config import Config, parse_config
 from bot.delivery import Deliverer
 from bot.domain import ChatKind, ChatSettings, DeliveryMode
 from bot.facts import load_gazetteer
-from bot.fetch import Fetcher, FetchLimits
+from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.jobs import HEARTBEAT, Jobs
 from bot.pipeline import Poller
 from bot.storage.db import Database

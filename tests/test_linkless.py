@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.config import load_config
 from bot.domain import Item
 from bot.facts import load_gazetteer
-from bot.match import compile_topics
+from bot.ingest.match import compile_topics
 from bot.pipeline import ingest_items, story_rules
 from bot.services import ConfigRef, Services
 from bot.storage.db import Database

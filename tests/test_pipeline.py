@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import Config, parse_config
 from bot.facts import Gazetteer, load_gazetteer
-from bot.fetch import Fetcher, FetchLimits
+from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.pipeline import CycleReport, Poller
 from bot.storage.db import Database
 from tests.support.feedserver import FeedServer

@@ -32,7 +32,7 @@ from bot.config import Config, Settings, load_config
 from bot.delivery import Deliverer, readable
 from bot.errors import BotError
 from bot.facts import Gazetteer
-from bot.fetch import Fetcher
+from bot.ingest.fetch import Fetcher
 from bot.jobs import Jobs
 from bot.metrics import Metrics, parse_port, serve_metrics
 from bot.pipeline import Clock, Poller, fetch_limits

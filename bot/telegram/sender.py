@@ -76,7 +76,7 @@ _THREAD_GONE = ("message thread not found", "topic_deleted")
 # outbox keeps every row pending meanwhile instead of failing them one by one.
 _BAD_TOKEN_PAUSE = 300.0
 # httpx's exception for "the request went out, the answer did not come back in time". PTB wraps it in
-# TimedOut; only this module may know PTB's internals, and httpx stays imported by bot.fetch alone.
+# TimedOut; only this module may know PTB's internals, and httpx stays imported by bot.ingest.fetch alone.
 _READ_TIMEOUT = "ReadTimeout"
 
 

@@ -11,7 +11,7 @@ log = logging.getLogger("bot.extract")
 
 # Below this, what came out is a caption, a paywall notice or a cookie banner, not an article.
 MIN_CHARS = 200
-# The same cap bot.parse puts on a feed's own content: one item never fills the database.
+# The same cap bot.ingest.parse puts on a feed's own content: one item never fills the database.
 MAX_CHARS = 20_000
 
 
