@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config import Config
-from bot.delivery import Deliverer, DeliveryReport
+from bot.delivery.deliverer import Deliverer, DeliveryReport
 from bot.metrics import Metrics
 from bot.pipeline import CycleReport, Poller
 from bot.reports import DailyCount, due, failure_alarms, feed_alarms, render_report

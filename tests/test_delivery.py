@@ -18,7 +18,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.cluster import StoryProfile
-from bot.delivery import (
+from bot.delivery.deliverer import (
     Deliverer,
     DeliveryReport,
     digest_moment,

@@ -16,7 +16,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.config import Config, parse_config
-from bot.delivery import Deliverer
+from bot.delivery.deliverer import Deliverer
 from bot.domain import ChatKind, ChatSettings, DeliveryMode
 from bot.facts import load_gazetteer
 from bot.ingest.fetch import Fetcher, FetchLimits

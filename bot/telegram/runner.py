@@ -29,7 +29,7 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import ContextTypes
 
 from bot.config import Config, Settings, load_config
-from bot.delivery import Deliverer, readable
+from bot.delivery.deliverer import Deliverer, readable
 from bot.errors import BotError
 from bot.facts import Gazetteer
 from bot.ingest.fetch import Fetcher

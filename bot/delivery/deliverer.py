@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.delivery.ratelimit import Pacer
 from bot.domain import Chat, ChatSettings, OutboxEntry, OutboxKind, OutboxStatus, Story, Urgency
 from bot.errors import (
     ChatMoved,
@@ -32,7 +33,6 @@ from bot.errors import (
     TransientDeliveryError,
 )
 from bot.metrics import Metrics
-from bot.ratelimit import Pacer
 from bot.storage.db import Database
 from bot.storage.instance import this_worker
 
