@@ -209,7 +209,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
     try:
         # Imported here: python-telegram-bot is loaded only by the command that talks to Telegram.
-        from bot.telegram.runner import Runner
+        from bot.run.process import Runner
 
         Runner(settings, config, db, load_gazetteer(), clock=utc_now).run()
     finally:

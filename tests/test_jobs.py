@@ -20,8 +20,8 @@ from bot.delivery.deliverer import Deliverer
 from bot.domain import ChatKind, ChatSettings, DeliveryMode
 from bot.facts import load_gazetteer
 from bot.ingest.fetch import Fetcher, FetchLimits
-from bot.jobs import HEARTBEAT, Jobs
 from bot.pipeline import Poller
+from bot.run.jobs import HEARTBEAT, Jobs
 from bot.storage.db import Database
 from bot.telegram.sender import TelegramSender
 from tests.support.fake_telegram import FakeTelegram

@@ -33,9 +33,9 @@ from bot.delivery.deliverer import Deliverer, readable
 from bot.errors import BotError
 from bot.facts import Gazetteer
 from bot.ingest.fetch import Fetcher
-from bot.jobs import Jobs
 from bot.metrics import Metrics, parse_port, serve_metrics
 from bot.pipeline import Clock, Poller, fetch_limits
+from bot.run.jobs import Jobs
 from bot.services import ConfigRef, Services
 from bot.storage.db import Database
 from bot.storage.heartbeats import WORKER_BEAT

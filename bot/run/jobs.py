@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.delivery.deliverer import Deliverer, DeliveryReport
 from bot.metrics import Metrics
 from bot.pipeline import CycleReport, Poller
-from bot.reports import DailyCount, due, failure_alarms, feed_alarms, render_report
+from bot.run.reports import DailyCount, due, failure_alarms, feed_alarms, render_report
 from bot.storage.db import Database
 from bot.storage.repositories import Claim
 from bot.storage.unit_of_work import UnitOfWork
