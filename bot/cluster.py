@@ -42,6 +42,8 @@ from functools import lru_cache
 from typing import Any
 
 from bot.domain import Item
+from bot.text.dates import EVENT_DATE as _DATE
+from bot.text.scripts import HAN_COMPATIBILITY, HAN_EXTENSION_A, HAN_UNIFIED, HANGUL_SYLLABLES, KANA
 
 # --- parameters -----------------------------------------------------------------------------------------
 
@@ -139,8 +141,8 @@ DATE_SLACK_DAYS = 4
 
 # --- text ---------------------------------------------------------------------------------------------------
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kana and Han: no spaces between words
-_HANGUL = "\uac00-\ud7a3"
+_CJK = KANA + HAN_EXTENSION_A + HAN_UNIFIED + HAN_COMPATIBILITY  # kana and Han: no spaces between words
+_HANGUL = HANGUL_SYLLABLES
 _TOKEN = re.compile(
     rf"(?P<han>[{_CJK}]+)|(?P<hangul>[{_HANGUL}]+)|(?P<num>\d+(?:[.,]\d+)*)"
     rf"|(?P<word>[^\W\d_{_CJK}{_HANGUL}]+)"
@@ -299,9 +301,6 @@ class Signature:
     published: datetime
     outlet: str = ""
     places: frozenset[str] = frozenset()  # the entities that pin a place down (a city, town or crossing)
-
-
-_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 
 
 @lru_cache(maxsize=4096)

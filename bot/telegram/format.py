@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.domain import Action, Chat, ChatSettings, DeliveryMode, Facts, Source, Story, Topic, Urgency
@@ -55,6 +55,7 @@ from bot.telegram.html import (
     utf16_len,
     visible,
 )
+from bot.text.dates import event_date
 
 if TYPE_CHECKING:  # records of the command replies; only their attributes are read here
     from bot.config import Config
@@ -137,25 +138,10 @@ def chat_view(chat: Chat | None, config: Config | None = None, *, language: str 
 # Dates, numbers and facts in the reader's language
 # =====================================================================================================
 
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
-
-
-def _fact_date(value: str) -> tuple[date, bool] | None:
-    """(the date, whether it has a day) from '2023-10-09' or '2023-10'; None when malformed."""
-    match = _ISO_DATE.fullmatch(value.strip())
-    if not match:
-        return None
-    try:
-        day = int(match.group(3)) if match.group(3) else None
-        return date(int(match.group(1)), int(match.group(2)), day or 1), day is not None
-    except ValueError:
-        return None
-
-
 def format_fact_date(value: str, t: Translator | None = None) -> str:
     """'2023-10-09' -> '9 Oct 2023' (in the reader's language), '2023-10' -> 'Oct 2023'; else escaped as given."""
     t = t or translator("en")
-    parsed = _fact_date(value)
+    parsed = event_date(value)
     if parsed is None:
         return clip(clean(value), 24)
     day, has_day = parsed
@@ -196,7 +182,7 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def _date_phrase(dates: Sequence[str], t: Translator) -> str:
-    parsed = sorted(d for d in (_fact_date(v) for v in dates) if d is not None)
+    parsed = sorted(d for d in (event_date(v) for v in dates) if d is not None)
     if not parsed:
         return t.gettext("recently")
     # The latest date is the one that makes the story news.
@@ -344,7 +330,7 @@ def _facts_line(story: Story, t: Translator) -> str:
     places = _listed(story.facts.places, 2, t, 30)
     if places:
         parts.append(f"📍 {places}")
-    dates = [d for d in dict.fromkeys(story.facts.dates) if _fact_date(d) is not None]
+    dates = [d for d in dict.fromkeys(story.facts.dates) if event_date(d) is not None]
     if dates:
         parts.append(f"📅 {format_fact_date(sorted(dates)[-1], t)}")
     return " · ".join(parts)
