@@ -14,7 +14,7 @@ from bot.ingest.match import compile_topics
 from bot.pipeline import ingest_items, story_rules
 from bot.services import ConfigRef, Services
 from bot.storage.db import Database
-from bot.telegram.format import render_feed_health
+from bot.telegram.messages.health import render_feed_health
 from tests.support.feedserver import FeedServer
 from tests.test_cli import REPO, run
 from tests.test_pipeline import WIRE_ITEMS

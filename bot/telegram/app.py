@@ -22,8 +22,8 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.i18n import LANGUAGES, TELEGRAM_CODES
 from bot.services import Services
-from bot.telegram.format import command_menu
 from bot.telegram.handlers import STORY_COMMAND, Handlers
+from bot.telegram.messages.commands import command_menu
 
 log = logging.getLogger(__name__)
 

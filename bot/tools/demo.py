@@ -33,16 +33,12 @@ from bot.facts import load_gazetteer
 from bot.ingest.fetch import Fetcher
 from bot.pipeline import CycleReport, Poller, fetch_limits
 from bot.storage.db import Database, sqlite_url
-from bot.telegram.format import (
-    Button,
-    Rendered,
-    View,
-    clean,
-    render_action_card,
-    render_alert,
-    render_story_full,
-    story_command,
-)
+from bot.telegram.callbacks import Button, Rendered
+from bot.telegram.html import clean
+from bot.telegram.messages.alert import render_alert
+from bot.telegram.messages.pieces import story_command
+from bot.telegram.messages.story import render_action_card, render_story_full
+from bot.telegram.messages.view import View
 
 # Every feed URL in the bundled feeds.yaml starts with this. The .invalid domain is reserved (RFC 2606)
 # and never resolves, so a URL the demo failed to rewrite can only fail, never reach the internet.
@@ -197,7 +193,7 @@ class _PlainText(HTMLParser):
 
 
 def html_to_text(html: str, *, bold: bool = False) -> str:
-    """Telegram HTML (as bot.telegram.format writes it) as readable text: no tags, entities decoded, links
+    """Telegram HTML (as bot.telegram.messages writes it) as readable text: no tags, entities decoded, links
     as 'label <url>', <b> as ANSI bold when `bold`."""
     parser = _PlainText(bold=bold)
     parser.feed(html)
