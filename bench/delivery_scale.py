@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
-from bot.delivery import Deliverer, DeliveryReport  # noqa: E402
+from bot.delivery.deliverer import Deliverer, DeliveryReport  # noqa: E402
+from bot.delivery.ratelimit import Limits, Pacer  # noqa: E402
 from bot.domain import ChatKind, Facts, Feed, Item, Urgency  # noqa: E402
-from bot.ratelimit import Limits, Pacer  # noqa: E402
 from bot.storage.db import Database, sqlite_url  # noqa: E402
 from bot.storage.stories import StoryContent  # noqa: E402
 from bot.telegram.sender import TelegramSender  # noqa: E402

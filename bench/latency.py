@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 from bot.config import parse_duration  # noqa: E402
 from bot.storage.db import Database, sqlite_url  # noqa: E402
 from tests.support.fake_telegram import FakeTelegram  # noqa: E402
+from tests.support.feeds import rss  # noqa: E402
 from tests.support.feedserver import FeedServer  # noqa: E402
-from tests.test_pipeline import rss  # noqa: E402
 
 SLACK = 5.0  # seconds the issue allows beyond the feed's poll interval
 FIRST_READER = 4200

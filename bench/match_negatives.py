@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))  # run as a script from anywhere, without installi
 
 from bot.config import load_config  # noqa: E402
 from bot.domain import Feed, Item  # noqa: E402
-from bot.match import CompiledTopic, compile_topics, explain, match_item, matches  # noqa: E402
+from bot.ingest.match import CompiledTopic, compile_topics, explain, match_item, matches  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "eval-public"
 NEGATIVES = "negative_headlines.tsv"

@@ -4,8 +4,8 @@
 
 Replay: --items synthetic articles (most off-topic; about 10% retellings of North Korean repatriation
    events; a few syndicated copies and re-posts) are written as RSS files, one per feed, into a temporary
-   folder, then replayed in-process exactly as `advocacy-bot replay` does (bot.replay.replay into a scratch
-   SQLite file, every record serialized with bot.replay.dumps). Prints wall time, items/s and peak memory
+   folder, then replayed in-process exactly as `advocacy-bot replay` does (bot.tools.replay.replay into a scratch
+   SQLite file, every record serialized with bot.tools.replay.dumps). Prints wall time, items/s and peak memory
    (ru_maxrss of the whole process; with --tracemalloc also the Python heap peak of the replay, which slows
    it down several times), and pairwise precision and recall of "same story" against the synthetic events,
    also counting as one the events no method can tell apart (same count, same crossing, days apart).
@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Config, load_config  # noqa: E402
 from bot.facts import Gazetteer, load_gazetteer  # noqa: E402
-from bot.replay import dumps, replay  # noqa: E402
 from bot.storage.db import Database, sqlite_url  # noqa: E402
+from bot.tools.replay import dumps, replay  # noqa: E402
 
 CONFIG = ROOT / "feeds.yaml"
 TOPIC = "nk-repatriation"

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.cli import main as cli_main  # noqa: E402
-from bot.parse import canonical_url  # noqa: E402
+from bot.ingest.parse import canonical_url  # noqa: E402
 from bot.summarize import has_clutter  # noqa: E402
 
 DEFAULT_FOLDER = ROOT / "tests" / "fixtures" / "stories"

@@ -12,7 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Action, ActionRule, Facts, Urgency
-from bot.match import normalize, term_pattern
+from bot.ingest.match import normalize, term_pattern
+from bot.text.dates import event_date_parts
+from bot.text.scripts import HAN_CHARS, HAN_COMPATIBILITY, HANGUL_CHARS, KANA
 
 # =====================================================================================================
 # Urgency
@@ -398,7 +400,6 @@ _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 
 
 def unknown_placeholders(template: str) -> tuple[str, ...]:
@@ -429,11 +430,10 @@ def _join(names: Iterable[str]) -> str:
 
 def _parse_date(value: str) -> tuple[int, int, int | None] | None:
     """(year, month, day or None) from 'YYYY-MM-DD' or 'YYYY-MM'; None when malformed or impossible."""
-    match = _ISO_DATE.fullmatch(value.strip())
-    if not match:
+    parts = event_date_parts(value.strip())
+    if parts is None:
         return None
-    year, month = int(match.group(1)), int(match.group(2))
-    day = int(match.group(3)) if match.group(3) else None
+    year, month, day = parts
     if not 1 <= month <= 12 or (day is not None and not 1 <= day <= 31):
         return None
     return year, month, day
@@ -499,7 +499,7 @@ def fill(template: str, facts: Facts) -> str:
 # Korean attaches particles to a Latin name ("TJWG는"), while bot.match ends a Latin word only where word
 # characters end, Hangul included. A space between Latin and Hangul or CJK runs, put into both the text and
 # the term, lets the topic matcher's own patterns find such names (tests/test_actions.py, Korean particle).
-_UNSPACED_CHARS = r"\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff"
+_UNSPACED_CHARS = HANGUL_CHARS + KANA + HAN_CHARS + HAN_COMPATIBILITY
 _LATIN_CHARS = r"0-9a-z\u00c0-\u024f"
 _SEAM = re.compile(rf"(?<=[{_LATIN_CHARS}])(?=[{_UNSPACED_CHARS}])|(?<=[{_UNSPACED_CHARS}])(?=[{_LATIN_CHARS}])")
 

@@ -17,15 +17,15 @@ from pathlib import Path
 
 from bot import __version__
 from bot.config import Config, Settings, describe, load_config, load_settings
-from bot.demo import run_demo
 from bot.errors import BotError, ConfigError
 from bot.facts import load_gazetteer
-from bot.fetch import Fetcher
+from bot.ingest.fetch import Fetcher
 from bot.logs import setup_logging
-from bot.operations import export_document, healthcheck, import_document, recent_stories
 from bot.pipeline import CycleReport, FeedOutcome, Poller, fetch_limits
-from bot.replay import dumps, replay, story_record
 from bot.storage.db import Database, sqlite_url
+from bot.tools.demo import run_demo
+from bot.tools.operations import export_document, healthcheck, import_document, recent_stories
+from bot.tools.replay import dumps, replay, story_record
 
 log = logging.getLogger("bot")
 
@@ -209,7 +209,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
     try:
         # Imported here: python-telegram-bot is loaded only by the command that talks to Telegram.
-        from bot.telegram.runner import Runner
+        from bot.run.process import Runner
 
         Runner(settings, config, db, load_gazetteer(), clock=utc_now).run()
     finally:

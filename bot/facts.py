@@ -50,6 +50,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.domain import Facts
 from bot.errors import ConfigError
+from bot.text.scripts import HAN as _HAN
+from bot.text.scripts import HANGUL as _HANGUL
+from bot.text.scripts import HANGUL_OR_HAN as _CJK_CHAR
 
 __all__ = [
     "ORGANISATION_KINDS",
@@ -176,10 +179,7 @@ class Gazetteer:
         raise KeyError(name)
 
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _LATIN_LETTER = "a-z0-9à-ɏ"
-_CJK_CHAR = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f\u4e00-\u9fff\u3400-\u4dbf]")
 _CJK_SAMPLE = 400  # characters looked at to tell Korean or Chinese text from Latin text
 
 

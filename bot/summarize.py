@@ -13,6 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.text.scripts import HAN as _HAN
+from bot.text.scripts import HANGUL as _HANGUL
+
 __all__ = [
     "SummaryInput",
     "has_clutter",
@@ -51,8 +54,6 @@ def _lang(language: str) -> str:
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or "en"
 
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 
 
 def _script_language(text: str) -> str:

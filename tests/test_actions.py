@@ -14,7 +14,7 @@ from bot.actions import (
     unknown_placeholders,
 )
 from bot.domain import Action, ActionRule, Facts, Urgency
-from bot.match import is_unspaced, normalize, term_pattern
+from bot.ingest.match import is_unspaced, normalize, term_pattern
 
 URGENT = Urgency.URGENT
 UPDATE = Urgency.UPDATE

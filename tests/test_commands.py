@@ -37,8 +37,9 @@ from bot.services import (
 )
 from bot.storage.db import Database
 from bot.telegram.app import BotApplication, build_application, file_url, register_commands
-from bot.telegram.format import render_alert, utf16_len
 from bot.telegram.handlers import SORRY, keyboard, redact
+from bot.telegram.html import utf16_len
+from bot.telegram.messages.alert import render_alert
 from tests.support.fake_telegram import Call, Chat, FakeTelegram, User
 from tests.support.feedserver import FeedServer
 from tests.test_pipeline import Clock, poll, rss

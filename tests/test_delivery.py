@@ -17,7 +17,7 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.delivery import (
+from bot.delivery.deliverer import (
     Deliverer,
     DeliveryReport,
     digest_moment,

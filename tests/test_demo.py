@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.demo import CONFIG_NAME, PLACEHOLDER_ORIGIN, demo_config, demo_folder, html_to_text
+from bot.tools.demo import CONFIG_NAME, PLACEHOLDER_ORIGIN, demo_config, demo_folder, html_to_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE_SECONDS = 60

@@ -12,7 +12,7 @@ import zlib
 import pytest
 
 from bot.errors import FeedError, FeedGone
-from bot.fetch import Fetched, Fetcher, FetchLimits
+from bot.ingest.fetch import Fetched, Fetcher, FetchLimits
 from tests.support.feedserver import FeedServer
 
 RSS = (

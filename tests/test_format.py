@@ -34,47 +34,31 @@ from bot.domain import (
     Urgency,
 )
 from bot.services import FeedHealth, ReloadResult, Status
-from bot.telegram.format import (
-    ALERT_VISIBLE,
-    MAX_MESSAGE,
-    TITLE_CHARS,
+from bot.telegram.callbacks import (
     ActionCallback,
     Button,
     MuteCallback,
     SourcesCallback,
-    View,
     action_callback,
-    clean,
-    clip,
-    fit_html,
-    format_fact_date,
     mute_callback,
-    mute_undo_buttons,
     parse_callback,
     parse_settings_callback,
     parse_subscribe_callback,
-    render_action_card,
-    render_actions,
-    render_alert,
-    render_digest,
-    render_feed_health,
-    render_followup,
+)
+from bot.telegram.html import MAX_MESSAGE, clean, clip, fit_html, safe_url, utf16_len, visible
+from bot.telegram.messages.alert import ALERT_VISIBLE, TITLE_CHARS, mute_undo_buttons, render_alert
+from bot.telegram.messages.commands import (
     render_help,
     render_list,
-    render_reload,
     render_settings,
-    render_sources,
-    render_status,
-    render_story_full,
-    render_story_line,
-    render_story_list,
     render_subscription,
     render_topic_picker,
-    safe_url,
-    utf16_len,
-    view_for,
-    visible,
 )
+from bot.telegram.messages.health import render_feed_health, render_reload, render_status
+from bot.telegram.messages.lists import render_actions, render_digest, render_story_line, render_story_list
+from bot.telegram.messages.story import render_action_card, render_followup, render_sources, render_story_full
+from bot.telegram.messages.view import View, view_for
+from bot.telegram.messages.wording import format_fact_date
 
 GOLDEN = Path(__file__).parent / "fixtures" / "alerts"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

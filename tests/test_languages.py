@@ -11,7 +11,7 @@ import pytest
 from telegram import Bot
 
 from bot.config import load_config
-from bot.delivery import Deliverer
+from bot.delivery.deliverer import Deliverer
 from bot.facts import Gazetteer
 from bot.telegram.app import register_commands
 from bot.telegram.sender import TelegramSender

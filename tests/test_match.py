@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import load_config
 from bot.domain import Feed, Item, Topic
-from bot.match import CompiledTopic, compile_topics, explain, match_item, matches, term_problem
+from bot.ingest.match import CompiledTopic, compile_topics, explain, match_item, matches, term_problem
 
 REPO = Path(__file__).resolve().parent.parent
 

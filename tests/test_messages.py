@@ -20,35 +20,23 @@ from bot.config import load_config
 from bot.domain import Action, Chat, ChatKind, ChatSettings, DeliveryMode, OutboxEntry, OutboxKind, OutboxStatus
 from bot.i18n import LANGUAGES
 from bot.services import FeedHealth, ReloadResult, Status
-from bot.telegram.format import (
-    Button,
-    Rendered,
-    View,
+from bot.telegram.callbacks import Button, Rendered
+from bot.telegram.messages.alert import merged_pointer, mute_undo_buttons, render_alert, thread_gone_note
+from bot.telegram.messages.commands import (
     command_menu,
-    merged_pointer,
-    mute_undo_buttons,
-    render_action_card,
-    render_actions,
-    render_alert,
-    render_digest,
-    render_feed_health,
-    render_followup,
     render_help,
     render_language_changed,
     render_language_picker,
     render_list,
     render_pause,
-    render_reload,
     render_settings,
-    render_sources,
-    render_status,
-    render_story_full,
-    render_story_list,
     render_subscription,
     render_topic_picker,
-    thread_gone_note,
-    view_for,
 )
+from bot.telegram.messages.health import render_feed_health, render_reload, render_status
+from bot.telegram.messages.lists import render_actions, render_digest, render_story_list
+from bot.telegram.messages.story import render_action_card, render_followup, render_sources, render_story_full
+from bot.telegram.messages.view import View, view_for
 from tests.test_format import OCT_12, assert_valid, korean_story, update_story, urgent_story
 
 ROOT = Path(__file__).resolve().parent.parent

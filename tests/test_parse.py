@@ -14,7 +14,7 @@ import pytest
 
 from bot.domain import Feed, Item, ParsedFeed
 from bot.errors import FeedError
-from bot.parse import (
+from bot.ingest.parse import (
     MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
     canonical_url,

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from xml.sax.saxutils import escape
 
 import pytest
 
 from bot.config import Config, parse_config
 from bot.facts import Gazetteer, load_gazetteer
-from bot.fetch import Fetcher, FetchLimits
+from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.pipeline import CycleReport, Poller
 from bot.storage.db import Database
+from tests.support.feeds import rss
 from tests.support.feedserver import FeedServer
 
 START = datetime(2023, 10, 13, 12, 0, tzinfo=UTC)
@@ -43,19 +41,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def rss(title: str, items: Sequence[tuple[str, str, str, datetime]]) -> bytes:
-    """An RSS 2.0 body with (title, link, description, published) items."""
-    entries = "".join(
-        f"<item><title>{escape(t)}</title><link>{escape(link)}</link><guid>{escape(link)}</guid>"
-        f"<pubDate>{format_datetime(when)}</pubDate><description>{escape(d)}</description></item>"
-        for t, link, d, when in items
-    )
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
-        f"<link>https://example.org/</link><description>test</description>{entries}</channel></rss>"
-    ).encode()
 
 
 WIRE_ITEMS = [

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from bot.ratelimit import Limits, Pacer
+from bot.delivery.ratelimit import Limits, Pacer
 
 LIMITS = Limits(per_second=28.0, chat_interval=1.05, group_limit=20, group_window=61.0)
 

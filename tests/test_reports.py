@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain import FeedState, OutboxEntry, OutboxKind, OutboxStatus
-from bot.reports import Alarm, DailyCount, due, failure_alarms, feed_alarms, render_report
+from bot.run.reports import Alarm, DailyCount, due, failure_alarms, feed_alarms, render_report
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.schedule import backoff_seconds, next_check_after_failure, next_check_after_success
+from bot.ingest.schedule import backoff_seconds, next_check_after_failure, next_check_after_success
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -21,7 +21,9 @@ from bot.errors import (
     RetryLater,
     TransientDeliveryError,
 )
-from bot.telegram.format import render_alert, render_digest, render_followup
+from bot.telegram.messages.alert import render_alert
+from bot.telegram.messages.lists import render_digest
+from bot.telegram.messages.story import render_followup
 from bot.telegram.sender import TelegramSender
 from tests.support.fake_telegram import FakeTelegram
 

@@ -15,7 +15,7 @@ from alembic import command
 from bot.config import load_config
 from bot.domain import Feed, Item
 from bot.facts import load_gazetteer
-from bot.match import compile_topics
+from bot.ingest.match import compile_topics
 from bot.pipeline import ingest_items, place_stories, story_rules
 from bot.storage.db import Database
 from tests.test_linkless import REPO

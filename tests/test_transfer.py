@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain import Chat, ChatKind, ChatSettings, DeliveryMode
 from bot.errors import BotError
-from bot.transfer import export_chats, parse_export
+from bot.tools.transfer import export_chats, parse_export
 
 AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 CHATS = [

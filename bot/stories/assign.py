@@ -380,13 +380,8 @@ def place(
             open_stories[target].follow_up_of = decision.follow_up_of
         else:
             chosen = open_stories[decision.story_id]
-            group = sorted(
-                (
-                    decision.story_id,
-                    *(s for s in decision.also if s not in chosen.apart and chosen.story_id not in open_stories[s].apart),
-                ),
-                key=_age,
-            )
+            kept_apart = chosen.apart | {s for s in decision.also if chosen.story_id in open_stories[s].apart}
+            group = sorted((decision.story_id, *(s for s in decision.also if s not in kept_apart)), key=_age)
             target = group[0]
             for other in group[1:]:
                 open_stories[target].merge(open_stories.pop(other))

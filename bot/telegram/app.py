@@ -1,29 +1,34 @@
-"""The python-telegram-bot Application: token and Bot API address from Settings, every handler, one error handler."""
+"""The python-telegram-bot Application: token and Bot API address from Settings, every handler, one error handler.
+
+Also the few calls bot.run.process makes into it (connect, tick jobs on its JobQueue, take updates), so
+that python-telegram-bot stays imported by bot/telegram/ alone.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from telegram import Bot, BotCommand, BotCommandScopeChat
-from telegram.error import TelegramError
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.errors import BotError, ConfigError
 from bot.i18n import LANGUAGES, TELEGRAM_CODES
 from bot.services import Services
-from bot.telegram.format import command_menu
 from bot.telegram.handlers import STORY_COMMAND, Handlers
+from bot.telegram.messages.commands import command_menu
 
 log = logging.getLogger(__name__)
 
@@ -120,3 +125,40 @@ async def register_commands(bot: Bot, admin_ids: Collection[int] = ()) -> None:
             except TelegramError as error:  # an operator who never opened a chat with the bot: fine
                 log.info("operator commands not set for %s: %s", admin, error)
                 break
+
+
+async def connect(application: BotApplication, where: str) -> str | None:
+    """Initialize the Application (its getMe is the first request): None once done, or why Telegram at `where`
+    is unreachable (connection refused, DNS, timeouts, 5xx answers). Raises BotError when it refuses the token."""
+    try:
+        await application.initialize()
+    except InvalidToken:
+        raise BotError(
+            f"Telegram at {where} refused TELEGRAM_BOT_TOKEN: check the token @BotFather gave the bot"
+        ) from None
+    except NetworkError as error:
+        return f"{type(error).__name__}: {error.message}"
+    return None
+
+
+def run_repeating(
+    application: BotApplication, work: Callable[[], Awaitable[None]], *, seconds: float, first: float, name: str
+) -> None:
+    """Call `work` every `seconds` on the Application's JobQueue (APScheduler), the first time after `first`."""
+    queue = application.job_queue
+    if queue is None:  # python-telegram-bot without the job-queue extra: the package requires it
+        raise RuntimeError("python-telegram-bot[job-queue] is not installed")
+
+    async def tick(_context: ContextTypes.DEFAULT_TYPE) -> None:
+        await work()
+
+    # max_instances above 1: Jobs skips an overlapping tick itself, quietly, instead of APScheduler warning.
+    options: dict[str, Any] = {"max_instances": 3, "coalesce": True, "misfire_grace_time": None}
+    queue.run_repeating(tick, interval=seconds, first=first, name=name, job_kwargs=options)
+
+
+async def take_updates(application: BotApplication) -> None:
+    """Start long polling for Telegram updates of every kind."""
+    if application.updater is None:
+        raise RuntimeError("the Application was built without an Updater")
+    await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)

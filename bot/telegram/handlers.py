@@ -47,38 +47,31 @@ from bot.services import (
     parse_count,
     parse_story_id,
 )
-from bot.telegram.format import (
+from bot.telegram.callbacks import (
     ActionCallback,
     Button,
     MuteCallback,
     SourcesCallback,
-    View,
-    chat_view,
-    clean,
-    clip,
-    escape,
-    mute_undo_buttons,
     parse_callback,
     parse_settings_callback,
     parse_subscribe_callback,
-    render_action_card,
-    render_actions,
-    render_alert,
-    render_feed_health,
+)
+from bot.telegram.html import clean, clip, escape
+from bot.telegram.messages.alert import mute_undo_buttons, render_alert
+from bot.telegram.messages.commands import (
     render_help,
     render_language_changed,
     render_language_picker,
     render_list,
     render_pause,
-    render_reload,
     render_settings,
-    render_sources,
-    render_status,
-    render_story_full,
-    render_story_list,
     render_subscription,
     render_topic_picker,
 )
+from bot.telegram.messages.health import render_feed_health, render_reload, render_status
+from bot.telegram.messages.lists import render_actions, render_story_list
+from bot.telegram.messages.story import render_action_card, render_sources, render_story_full
+from bot.telegram.messages.view import View, chat_view
 from bot.telegram.sender import keyboard
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The Sender of bot.delivery over python-telegram-bot: render with bot.telegram.format, send, map errors.
+"""The Sender of bot.delivery over python-telegram-bot: render with bot.telegram.messages, send, map errors.
 
 Every Telegram failure leaves this module as one of the DeliveryError subclasses, named by what delivery
 should do about it; the bot token never appears in a reason.
@@ -38,17 +38,11 @@ from bot.errors import (
     TransientDeliveryError,
 )
 from bot.i18n import translator
-from bot.telegram.format import (
-    Button,
-    Rendered,
-    View,
-    merged_pointer,
-    render_alert,
-    render_digest,
-    render_followup,
-    thread_gone_note,
-    view_for,
-)
+from bot.telegram.callbacks import Button, Rendered
+from bot.telegram.messages.alert import merged_pointer, render_alert, thread_gone_note
+from bot.telegram.messages.lists import render_digest
+from bot.telegram.messages.story import render_followup
+from bot.telegram.messages.view import View, view_for
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -77,7 +71,7 @@ _THREAD_GONE = ("message thread not found", "topic_deleted")
 # outbox keeps every row pending meanwhile instead of failing them one by one.
 _BAD_TOKEN_PAUSE = 300.0
 # httpx's exception for "the request went out, the answer did not come back in time". PTB wraps it in
-# TimedOut; only this module may know PTB's internals, and httpx stays imported by bot.fetch alone.
+# TimedOut; only this module may know PTB's internals, and httpx stays imported by bot.ingest.fetch alone.
 _READ_TIMEOUT = "ReadTimeout"
 
 

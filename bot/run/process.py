@@ -24,27 +24,32 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import make_url
-from telegram import Update
-from telegram.error import InvalidToken, NetworkError
-from telegram.ext import ContextTypes
 
 from bot.config import Config, Settings, load_config
-from bot.delivery import Deliverer, readable
+from bot.delivery.deliverer import Deliverer, readable
 from bot.errors import BotError
 from bot.facts import Gazetteer
-from bot.fetch import Fetcher
-from bot.jobs import Jobs
+from bot.ingest.fetch import Fetcher
 from bot.metrics import Metrics, parse_port, serve_metrics
 from bot.pipeline import Clock, Poller, fetch_limits
+from bot.run.jobs import Jobs
 from bot.services import ConfigRef, Services
 from bot.storage.db import Database
 from bot.storage.heartbeats import WORKER_BEAT
 from bot.storage.instance import Worker, gone_from_this_host, instance_lock, this_worker
 from bot.storage.repositories import Claim
-from bot.telegram.app import BotApplication, build_application, register_commands
+from bot.telegram.app import (
+    BotApplication,
+    build_application,
+    connect,
+    register_commands,
+    run_repeating,
+    take_updates,
+)
 from bot.telegram.sender import TelegramSender
 
-log = logging.getLogger(__name__)
+# Named, not __name__: operators filter logs on this name, which stays when the module moves.
+log = logging.getLogger("bot.telegram.runner")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,19 +172,14 @@ class Runner:
         )
         await register_commands(application.bot, self.settings.admin_ids)
         jobs, ticks = self.jobs, self.ticks
-        queue = application.job_queue
-        if queue is None:  # python-telegram-bot without the job-queue extra: the package requires it
-            raise RuntimeError("python-telegram-bot[job-queue] is not installed")
-        # max_instances above 1: Jobs skips an overlapping tick itself, quietly, instead of APScheduler warning.
-        options: dict[str, Any] = {"max_instances": 3, "coalesce": True, "misfire_grace_time": None}
 
         def every(seconds: float, name: str, work: Any, first: float, *, leader_only: bool = False) -> None:
-            async def tick(_context: ContextTypes.DEFAULT_TYPE) -> None:
+            async def tick() -> None:
                 # Digests and the admin report go out once per bot, not once per worker.
                 if self.leader or not leader_only:
                     await work()
 
-            queue.run_repeating(tick, interval=seconds, first=first, name=name, job_kwargs=options)
+            run_repeating(application, tick, seconds=seconds, first=first, name=name)
 
         # first=0 would not run at once (APScheduler computes the next fire time after "now"): 0.2 s does.
         every(ticks.heartbeat, "heartbeat", jobs.heartbeat, 0.2)
@@ -284,16 +284,11 @@ class Runner:
         where = urlsplit(self.settings.telegram_api_url).netloc or self.settings.telegram_api_url
         delay = self.ticks.connect_first
         while True:
-            try:
-                await self.application.initialize()
+            unreachable = await connect(self.application, where)
+            if unreachable is None:
                 return True
-            except InvalidToken:
-                raise BotError(
-                    f"Telegram at {where} refused TELEGRAM_BOT_TOKEN: check the token @BotFather gave the bot"
-                ) from None
-            except NetworkError as error:  # connection refused, DNS, timeouts, 5xx answers
-                reason = readable(f"{type(error).__name__}: {error.message}")
-                log.warning("Telegram at %s is unreachable (%s); trying again in %.0f s", where, reason, delay)
+            reason = readable(unreachable)
+            log.warning("Telegram at %s is unreachable (%s); trying again in %.0f s", where, reason, delay)
             if await self._stop_within(delay):
                 return False
             delay = min(delay * 2, self.ticks.connect_cap)
@@ -316,7 +311,7 @@ class Runner:
             leader = await asyncio.to_thread(self._hold_updates_lease)
             if leader and not updater.running:
                 log.info("worker %s takes Telegram updates, digests and admin reports", self.worker.describe())
-                await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                await take_updates(self.application)
             elif not leader and updater.running:
                 log.warning("worker %s lost the updates lease; another worker takes updates now",
                             self.worker.describe())

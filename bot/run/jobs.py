@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config import Config
-from bot.delivery import Deliverer, DeliveryReport
+from bot.delivery.deliverer import Deliverer, DeliveryReport
 from bot.metrics import Metrics
 from bot.pipeline import CycleReport, Poller
-from bot.reports import DailyCount, due, failure_alarms, feed_alarms, render_report
+from bot.run.reports import DailyCount, due, failure_alarms, feed_alarms, render_report
 from bot.storage.db import Database
 from bot.storage.repositories import Claim
 from bot.storage.unit_of_work import UnitOfWork
 
-log = logging.getLogger(__name__)
+# Named, not __name__: operators filter logs on this name, which stays when the module moves.
+log = logging.getLogger("bot.jobs")
 
 Clock = Callable[[], datetime]
 Notify = Callable[[str], Awaitable[None]]

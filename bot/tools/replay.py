@@ -15,11 +15,11 @@ from bot.config import Config
 from bot.domain import Feed, Item, Story
 from bot.errors import BotError, FeedError
 from bot.facts import Gazetteer
-from bot.language import guess_language
-from bot.match import compile_topics
-from bot.parse import parse_feed
+from bot.ingest.match import compile_topics
+from bot.ingest.parse import parse_feed
 from bot.pipeline import IngestedItem, ingest_items, place_stories, story_rules
 from bot.storage.db import Database
+from bot.text.language import guess_language
 
 # Files a folder is searched for; each may also be gzipped (a saved feed.xml.gz), or any .gz file.
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".feed", ".gz")

@@ -34,7 +34,7 @@ from bot import __version__
 from bot.domain import ActionRule, Feed, Topic, Urgency
 from bot.errors import ConfigError
 from bot.i18n import config_language
-from bot.match import compile_topics, term_problem
+from bot.ingest.match import compile_topics, term_problem
 
 # --- public records -------------------------------------------------------------------------------
 

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain import Story
-from bot.jobs import HEARTBEAT
+from bot.run.jobs import HEARTBEAT
 from bot.storage.db import Database
-from bot.transfer import export_chats, parse_export
+from bot.tools.transfer import export_chats, parse_export
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.delivery.ratelimit import Pacer
 from bot.domain import Chat, ChatSettings, OutboxEntry, OutboxKind, OutboxStatus, Story, Urgency
 from bot.errors import (
     ChatMoved,
@@ -32,11 +33,11 @@ from bot.errors import (
     TransientDeliveryError,
 )
 from bot.metrics import Metrics
-from bot.ratelimit import Pacer
 from bot.storage.db import Database
 from bot.storage.instance import this_worker
 
-log = logging.getLogger(__name__)
+# Named, not __name__: operators filter logs on this name, which stays when the module moves.
+log = logging.getLogger("bot.delivery")
 
 Clock = Callable[[], datetime]
 # How long a paused chat's rows wait before they are looked at again (the pause may have been lifted).

@@ -6,11 +6,12 @@ import logging
 
 import trafilatura
 
-log = logging.getLogger(__name__)
+# Named, not __name__: operators filter logs on this name, which stays when the module moves.
+log = logging.getLogger("bot.extract")
 
 # Below this, what came out is a caption, a paywall notice or a cookie banner, not an article.
 MIN_CHARS = 200
-# The same cap bot.parse puts on a feed's own content: one item never fills the database.
+# The same cap bot.ingest.parse puts on a feed's own content: one item never fills the database.
 MAX_CHARS = 20_000
 
 

@@ -1,0 +1,1 @@
+"""Ingest: fetch a feed (httpx), parse it (feedparser), extract full text, match topics, schedule the next poll."""
