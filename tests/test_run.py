@@ -21,8 +21,10 @@ from bot.storage.db import Database
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.feedserver import FeedServer
 from tests.test_pipeline import rss
+from tests.test_story_order import PUBLISHED, SEEDS, seed_feed
 
 ROOT = Path(__file__).resolve().parent.parent
+ORDER_END = "004"  # the latest seed report: the others are placed back from it as PUBLISHED has them
 
 TOPICS = """
 topics:
@@ -259,3 +261,54 @@ def test_export_then_import_moves_chats_to_a_new_database(
     bad = subprocess.run([sys.executable, "-m", "bot", "import", str(tmp_path / "bad.json")], env=new_env,
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "chats.0.id" in bad.stderr
+
+
+def test_the_seed_articles_as_five_feeds_reach_a_subscriber_as_two_alerts(
+    env: dict[str, str], tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram,
+    bots: list[BotProcess], database_url: str,
+) -> None:
+    """The five seed articles (../shared/seeds) as five feeds, polled by `run` in one cycle: the December
+    2023 "vanished" report told by four outlets is one alert, and the earlier report of the returns another."""
+    if not SEEDS.is_dir():
+        pytest.skip("../shared/seeds is not checked out beside the repo")
+    config = Path(env["FEEDS_CONFIG"])
+    feed_server.add("/calm.xml", rss("Calm", CALM))
+    config.write_text(feeds_yaml(feed_server, {"Calm": "/calm.xml"}))
+    alice = fake_telegram.user(101, "Alice")
+    dm = fake_telegram.private_chat(alice)
+    bot = BotProcess(env, tmp_path / "bot.log")
+    bots.append(bot)
+    fake_telegram.wait_until(lambda: fake_telegram.calls_to("setMyCommands"), timeout=30)
+    fake_telegram.command(dm, alice, "/subscribe nk-repatriation")
+    fake_telegram.wait_until(lambda: fake_telegram.sent(dm.id), timeout=15)
+    assert bot.stop() == 0, bot.text()
+
+    feeds = {"Calm": "/calm.xml"}
+    for n, path in enumerate(sorted(SEEDS.glob("*.txt"))):
+        name = path.name[:3]
+        # Relative to now: `run` polls with the real clock; the feeds answer in a scrambled order.
+        published = datetime.now(UTC) - (PUBLISHED[ORDER_END] - PUBLISHED[name])
+        feed_server.add(f"/{name}.xml", seed_feed(path, published), delay=0.2 * ((3 * n) % 5))
+        feeds[f"Seed {name}"] = f"/{name}.xml"
+    config.write_text(feeds_yaml(feed_server, feeds))
+    bot = BotProcess(env, tmp_path / "bot.log")
+    bots.append(bot)
+
+    def alerts() -> list[str]:
+        return [str(c.params.get("text", "")) for c in fake_telegram.sent(dm.id)[1:]]
+
+    fake_telegram.wait_until(lambda: len(alerts()) >= 2, timeout=60)
+    time.sleep(3)  # a few more poll and delivery ticks: no third alert may follow
+    assert bot.stop() == 0, bot.text()
+    texts = alerts()
+    assert len(texts) == 2, texts
+    assert "Traceback" not in bot.text()
+    db = Database(database_url)
+    try:
+        with db.unit_of_work() as uow:
+            stories = uow.stories.recent(10)
+    finally:
+        db.dispose()
+    told = sorted(sorted(s.feed[-3:] for s in story.sources) for story in stories)
+    assert told == [["000", "001", "003", "004"], ["002"]]
+    assert all(f"/story_{story.id}" in " ".join(texts) for story in stories)
