@@ -292,6 +292,8 @@ _CREDIT_RULES: tuple[_Rule, ...] = (
     _rule(
         r"图片来源|图源|图片来自|图片提供|图片由|^\W*图\s?[/／:：]|摄影\s?[:：/／]|摄\s?[:：]|^\W*(?:资料)?图为"
         r"|资料图片?\s?[:：]?|视觉中国|图虫创意|配图"
+        # "（新华社记者 李明 摄）", "李明 摄": a photographer's credit closing a caption, or a line of its own.
+        r"|[(（][^()（）]{0,30}\s摄\s?[)）]\s*$|^\W*[\u4e00-\u9fff·]{2,12}(?:\s?/\s?[\u4e00-\u9fff]{2,8})?\s摄\W*$"
         r"|[/／]\s?(?:路透社?|法新社|美联社|新华社|盖蒂图片社?|东方IC|视觉中国|韩联社)"
     ),
 )
@@ -537,13 +539,33 @@ def _after_credit(sentence: str) -> str:
     return rest
 
 
+_CAPTION_SENTENCES = 3  # a caption above its own credit line: a few sentences, never a stretch of article
+_CREDIT_LINE_CHARS = 120  # "Photographer: Jane Roe/Bloomberg via Getty Images" and its kind are short
+
+
+def _is_credit_line(paragraph: str) -> bool:
+    """Whether a paragraph is only a photo credit ("Photo: Jane Roe/AFP", "사진=게티이미지", "李明 摄")."""
+    unit = _clean(paragraph)
+    # A credit line is one unpunctuated label: "A watchtower at the river. Jane Roe / AFP" is a whole caption.
+    if len(unit) > _CREDIT_LINE_CHARS or re.search(r"[.!?。！？]$", unit) or len(_split_paragraph(unit)) > 1:
+        return False
+    if _after_credit(unit):
+        return False
+    return any(rule.pattern.search(unit) for rule in _CREDIT_RULES)
+
+
 def strip_clutter(text: str) -> str:
-    """`text` without clutter paragraphs and sentences, the rest in order, one paragraph per line."""
+    """`text` without clutter paragraphs and sentences, the rest in order, one paragraph per line.
+
+    A photo caption is a block: a paragraph that ends in a credit or opens with a caption mark, or a
+    short one whose next paragraph is a credit alone (caption and credit set as two blocks), is dropped
+    whole, so its place and date never reach the facts."""
     paragraphs = _paragraphs(text, "en")
     several = len(paragraphs) > 1
+    credit_lines = [_is_credit_line(p) for p in paragraphs] if several else [False] * len(paragraphs)
     kept: list[str] = []
     kept_chars = 0
-    for paragraph in paragraphs:
+    for index, paragraph in enumerate(paragraphs):
         sentences = [u for s in _split_paragraph(paragraph) if (u := _untail(s))]
         if not sentences:
             continue
@@ -553,6 +575,10 @@ def strip_clutter(text: str) -> str:
             break  # the article is over: bios, promotions and related links follow
         if several and _is_caption(sentences):
             continue  # a caption among paragraphs: "... city of Dandong in September. Name / AFP via Getty"
+        if credit_lines[index]:
+            continue  # a credit alone: clutter whatever stands before it
+        if index + 1 < len(paragraphs) and credit_lines[index + 1] and len(sentences) <= _CAPTION_SENTENCES:
+            continue  # the caption above a credit line of its own
         if several and block and any(f and _is_banner(s) for s, f in zip(sentences, flags, strict=True)):
             continue  # a banner's other sentences ("These tools count visitors") are banner text too
         if block and sum(flags) * 2 > len(sentences):
