@@ -88,7 +88,9 @@ _CAPTION_CLASS = re.compile(
     re.IGNORECASE,
 )
 # Elements that hold no end tag: a class on them cannot start a skipped stretch.
-_VOID_ELEMENTS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
+_VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
 # Block elements end a line: "<p>a</p><p>b</p>" is "a\nb", while "H<sub>2</sub>O" stays "H2O".
 _BLOCK_ELEMENTS = frozenset(
     {

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "SummaryInput",
+    "dateline_length",
     "has_clutter",
     "is_clutter",
     "split_sentences",
@@ -644,6 +645,16 @@ _DATELINES: tuple[re.Pattern[str], ...] = (
         r"|(?i:[ap]\.?m\.?|et|gmt|utc|kst|bst|edt|est))[\s,./-]*)*"
     ),
 )
+
+
+def dateline_length(line: str) -> int:
+    """How many characters a dateline or wire byline takes at the start of `line` (0 when it has none):
+    the report's own place and day, which bot.facts does not take for the event's."""
+    for pattern in _DATELINES:
+        match = pattern.match(line)
+        if match and match.end() < len(line):
+            return match.end()
+    return 0
 
 
 def _strip_dateline(sentence: str) -> str:

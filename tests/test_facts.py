@@ -396,7 +396,11 @@ def test_merged_count_spans_the_sources(counts: list[tuple[int | None, int | Non
 
 def test_merged_count_never_spans_counts_that_disagree() -> None:
     # "50-600" is what no source says: the count most sources give, with those that agree with it.
-    parts = [Facts(count_low=600, count_high=600), Facts(count_low=50, count_high=50), Facts(count_low=500, count_high=600)]
+    parts = [
+        Facts(count_low=600, count_high=600),
+        Facts(count_low=50, count_high=50),
+        Facts(count_low=500, count_high=600),
+    ]
     assert merge_facts(parts, outlets=3).count_text == "500-600"
     assert merge_facts(parts[:2], outlets=2).count_text == "600"
 
@@ -427,8 +431,9 @@ def _seed_facts(number: str, gazetteer: Gazetteer) -> Facts:
         f"<description>{html.escape(body)}</description></item></channel></rss>"
     ).encode()
     published = datetime(2023, 12, 7, 12, tzinfo=UTC)
-    source = Feed(name=f"seed-{number}", url="https://seed.example/rss", language="en", interval_seconds=900, outlet="Seed")
-    parsed = parse_feed(feed, feed=source, fetched=published + timedelta(days=1), base_url="https://seed.example/rss")
+    url = "https://seed.example/rss"
+    source = Feed(name=f"seed-{number}", url=url, language="en", interval_seconds=900, outlet="Seed")
+    parsed = parse_feed(feed, feed=source, fetched=published + timedelta(days=1), base_url=url)
     (item,) = parsed.items
     return extract_facts(clean_text(item), item.language, item.published, gazetteer)
 
