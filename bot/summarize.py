@@ -524,6 +524,7 @@ _BLOCK_SENTENCES = 6  # a banner or caption block is short; a longer paragraph i
 # A credit inside a sentence means a caption (and often the headline) was flattened into the text before
 # the article's first words; up to this far in, what precedes the credit is taken for that page furniture.
 _CREDIT_PREFIX = 400
+_FLAT_CAPTION_CHARS = 800  # a headline and a long caption above the credit that closes them
 _RESCUED_MIN = 40  # what follows a credit must be this long to be a sentence of the article
 
 
@@ -596,7 +597,12 @@ def strip_clutter(text: str) -> str:
                 break
             rescued = _after_credit(sentence)
             if rescued:
-                if out:
+                if sum(len(u) for u in out) <= _FLAT_CAPTION_CHARS:
+                    # Near the top, all before the credit is the headline and the caption it closed (a photo
+                    # caption runs to several sentences): none of it is the report's text.
+                    kept_chars -= sum(len(u) for u in out)
+                    out.clear()
+                elif out:
                     kept_chars -= len(out.pop())  # the caption that this credit closed
                 out.append(rescued)
                 kept_chars += len(rescued)

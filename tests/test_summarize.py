@@ -284,6 +284,21 @@ def test_a_caption_whose_credit_is_a_line_of_its_own_is_dropped_with_it() -> Non
     ]
 
 
+def test_a_flattened_caption_of_several_sentences_goes_whole_before_the_dateline() -> None:
+    # The same page run into one line (a plain-text feed): headline, a three-sentence caption, credit, article.
+    flat = (
+        "Police hold five on the road south A customs post stands beside the bridge in Hunchun, Jilin "
+        "province, China, on Friday, May 3, 2019. Traders there hope the border will reopen to more goods. "
+        "Many of them have waited for years and say the town could become a hub. "
+        "Photographer: Jane Roe/Bloomberg via Getty Images SEOUL, Oct 11 (Example Wire) - Police held five "
+        "North Koreans in a bus station, a church group said. The group said the five had left a week earlier."
+    )
+    assert strip_clutter(flat) == (
+        "SEOUL, Oct 11 (Example Wire) - Police held five North Koreans in a bus station, a church group said. "
+        "The group said the five had left a week earlier."
+    )
+
+
 def test_a_description_in_blocks_loses_banner_caption_appeal_and_link() -> None:
     # An HTML feed description, as bot.parse gives it: one line per block.
     description = clean_text(
