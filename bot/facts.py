@@ -519,7 +519,7 @@ def find_entities_and_pinpoints(text: str, gazetteer: Gazetteer) -> tuple[frozen
 
 # Where people were heading, in English: the place names after one of these, up to the end of the clause.
 _EN_DESTINATION = re.compile(
-    r"\b(?i:on\s+(?:the|their|his|her|its|our)\s+way\s+(?:to|towards?)|en\s+route\s+to|bound\s+for"
+    r"\b(?i:on\s+(?:(?:the|their|his|her|its|our)\s+)?way\s+(?:to|towards?)|en\s+route\s+to|bound\s+for"
     r"|head(?:ed|ing)\s+(?:to|for|towards?)|destined\s+for|making\s+(?:their|his|her)\s+way\s+to"
     r"|(?:fleeing|escaping|defecting)\s+to"
     r"|(?:(?:trying|attempting|seeking|hoping|planning|intending|wanting|tried|attempted|sought|hoped|planned"
