@@ -531,9 +531,9 @@ _EN_CLAUSE_END = re.compile(
     r"|from|by)\b"
 )
 _DESTINATION_REACH = 80  # characters after an English cue that can still name its destination
-# Korean marks the destination after the name: "라오스로 가던", "라오스행", "태국으로 가려다".
+# Korean marks the destination after the name: "라오스로 가던", "라오스 국경으로 향하던", "라오스행".
 _KO_DESTINATION_AFTER = re.compile(
-    r"\s*(?:(?:으로|로|에)\s*(?:가던|가려|가는|가기|가다가|향하|향해|넘어가려|건너가려|들어가려|탈출하려|도피하려|이동하려"
+    r"\s*(?:(?:\s?(?:국경|접경\s?지역|방면|방향|쪽))?(?:으로|로|에)\s*(?:가던|가려|가는|가기|가다가|향하|향해|넘어가려|건너가려|들어가려|탈출하려|도피하려|이동하려"
     r"|입국하려|밀입국하려|망명하려)|행(?![정사위방]))"
 )
 # Chinese marks it before: "前往老挝", "逃往泰国", "取道老挝".

@@ -326,6 +326,7 @@ def test_places_skip_the_countries_every_report_names_unless_nothing_else(gazett
         ("en", "Five were held in Kunming while trying to reach Laos.", ("Kunming",)),
         ("en", "Five were held in Kunming en route to Laos; Laos police later confirmed it.", ("Kunming", "Laos")),
         ("ko", "라오스로 가던 탈북민 5명이 쿤밍에서 체포됐다.", ("Kunming",)),
+        ("ko", "라오스 국경으로 향하던 탈북민 5명이 쿤밍에서 붙잡혔다.", ("Kunming",)),
         ("ko", "탈북민 5명이 라오스행 버스를 타려다 쿤밍에서 붙잡혔다.", ("Kunming",)),
         ("zh", "5名脱北者在昆明被捕，他们当时正前往老挝。", ("Kunming",)),
         ("zh", "5名试图取道老挝前往泰国的脱北者在昆明被捕。", ("Kunming",)),
