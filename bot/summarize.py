@@ -510,7 +510,8 @@ def _join_sentences(sentences: Sequence[str]) -> str:
 _TAIL_LINK = re.compile(
     r"\s*(?:(?:continue reading|read more|keep reading|read the full (?:story|article)|(?:kindly )?share this "
     r"(?:story|article))\s*(?:\.{2,}|…|»|›|→|>>)?"
-    r"|기사\s?더\s?보기|더\s?보기|전문\s?보기|阅读全文|查看全文|展开全文|\[(?:…|\.{3}|\+\d+ chars)\])\s*$",
+    r"|기사\s?더\s?보기|더\s?보기|전문\s?보기|(?:请?点击)?(?:阅读全文|查看全文|展开全文)"
+    r"|\[(?:…|\.{3}|\+\d+ chars)\])\s*$",
     re.IGNORECASE,
 )
 

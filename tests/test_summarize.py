@@ -312,6 +312,29 @@ def test_a_description_in_blocks_loses_banner_caption_appeal_and_link() -> None:
 
 
 @pytest.mark.parametrize(
+    ("html", "kept"),
+    [
+        (
+            "<p>이 사이트는 쿠키를 사용합니다. 계속 이용하시면 쿠키 사용에 동의하는 것으로 간주됩니다.</p>"
+            "<p>2019년 5월 3일 중국 지린성 훈춘 세관 앞의 버스들. 사진=게티이미지</p>"
+            "<p>탈북민 5명이 지난 9일 쿤밍에서 붙잡혔다고 한 교회 단체가 밝혔다.</p>"
+            "<p>독자 여러분의 후원이 좋은 기사를 만듭니다. 후원하기</p><p>기사 더보기</p>",
+            "탈북민 5명이 지난 9일 쿤밍에서 붙잡혔다고 한 교회 단체가 밝혔다.",
+        ),
+        (
+            "<p>本网站使用cookies以改善您的浏览体验，继续浏览即表示您同意我们使用cookies。</p>"
+            "<p>2019年5月3日，吉林珲春口岸外停着的大巴。（新华社记者 李明 摄）</p>"
+            "<p>一个教会团体称，警方9日在昆明抓获5名脱北者。</p>"
+            "<p>支持我们，请打赏。</p><p>点击查看全文</p>",
+            "一个教会团体称，警方9日在昆明抓获5名脱北者。",
+        ),
+    ],
+)
+def test_korean_and_chinese_descriptions_in_blocks_keep_only_the_report(html: str, kept: str) -> None:
+    assert strip_clutter(clean_text(html)) == kept
+
+
+@pytest.mark.parametrize(
     ("text", "kept"),
     [
         (
