@@ -575,10 +575,17 @@ def _listed(text: str, first: _Mention, second: _Mention) -> bool:
     return gap is not None
 
 
+# Where a return goes is a place of the return: buses "heading for Onsong" or "前往稳城" are the event itself.
+# Only escapees' destinations (Laos, Thailand, South Korea) are places the event did not happen.
+_RETURN_DESTINATION_KINDS = frozenset({"kp-province", "kp-city", "kp-town", "crossing"})
+
+
 def _event_places(text: str, mentions: Sequence[_Mention]) -> list[GazetteerEntry]:
-    """Gazetteer places in order of first mention, less those named only as destinations."""
-    destinations = _destination_mentions(text, [m for m in mentions if m.entry.place])
+    """Gazetteer places in order of first mention, less those named only as where escapees were heading."""
     places = [m for m in mentions if m.entry.place]
+    destinations = {
+        i for i in _destination_mentions(text, places) if places[i].entry.kind not in _RETURN_DESTINATION_KINDS
+    }
     at_event = {m.entry.name for i, m in enumerate(places) if i not in destinations}
     return [m.entry for m in places if m.entry.name in at_event]
 
@@ -1183,12 +1190,13 @@ def _reference_date(published: datetime, language: str) -> date:
 
 _STATEMENT_VERBS_EN = (
     r"said|says|say|told|tells|announced|announces|stated|states|reported|reports|confirmed|confirms|added|adds"
-    r"|wrote|writes|warned|warns|urged|urges|denied|denies|published|publishes|released|releases|issued|issues"
-    r"|disclosed|revealed|noted|claimed|claims|comment|commented|comments|respond|responded|replied|testified"
-)
+    r"|wrote|writes|warned|warns|urged|urges|denied|denies|published|publishes|issued|disclosed|revealed"
+    r"|noted|claimed|claims|comment|commented|comments|respond|responded|replied|testified"
+)  # not "released": detainees are released on a day too
+# Not "release", "hearing" or "post": a release of detainees, a court hearing, a border post are events.
 _STATEMENT_NOUNS_EN = (
-    r"statement|report|study|survey|conference|briefing|release|letter|interview|testimony|hearing|speech"
-    r"|post|announcement|remarks"
+    r"statement|report|study|survey|conference|briefing|press release|news release|letter|interview|testimony"
+    r"|speech|announcement|remarks"
 )
 # Just before the day: "said (on)", "told reporters on", "said in a statement on", "a report published on",
 # "at a press conference on".
@@ -1211,9 +1219,10 @@ _KO_STATEMENT_AFTER = re.compile(
     r"\s*(?:\S+\s+){0,2}?\S*?(?:기자회견|브리핑|성명|보고서|발표|논평|인터뷰|회견|서한|담화)"
     r"|\s*(?:밝혔|말했|전했|발표했|주장했|강조했|설명했|보도했|확인했|공개했)"
 )
+# The day, maybe a venue ("在例行记者会上", "在纽约"), then the speaking: "11日在例行记者会上表示", "7日发布报告称".
 _ZH_STATEMENT_AFTER = re.compile(
-    r"[^，,。；;！？\n]{0,14}?(?:表示|称|稱|说|說|指出|发表|發表|发布|發布|宣布|透露|证实|證實|回应|回應|记者会|記者會"
-    r"|发布会|發布會|报告|報告|声明|聲明|报道|報道|采访|採訪)"
+    r"(?:晚|上午|下午)?\s*(?:在[^，,。；;！？\n]{0,12}?)?(?:表示|称|稱|说|說|指出|发表|發表|发布|發布|宣布|透露|证实"
+    r"|證實|回应|回應|召开|召開|举行|舉行|接受|报道|報道|致函|致信|的(?:例行)?(?:记者会|記者會|发布会|發布會))"
 )
 _CONTEXT = 80  # characters of text before a date read for its context
 

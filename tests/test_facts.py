@@ -230,6 +230,9 @@ def test_dates_keep_their_order_and_repeat_once(gazetteer: Gazetteer) -> None:
          ("2023-10-09",)),
         ("zh", "该组织10月11日发布报告称，9日晚约500人被遣返。", OCT_12, ("2023-10-09",)),
         ("zh", "10月9日晚，约500名脱北者被遣返，该组织称。", OCT_12, ("2023-10-09",)),
+        ("zh", "9日据称有约500人在图们被遣返。", OCT_12, ("2023-10-09",)),
+        ("en", "The four were released on Monday and a court hearing on Tuesday was cancelled.", OCT_12,
+         ("2023-10-09", "2023-10-10")),
         ("zh", "新华社北京10月11日电 9日晚，约500人经图们被遣返。", OCT_12, ("2023-10-09",)),
     ],
 )  # fmt: skip
@@ -334,6 +337,10 @@ def test_places_skip_the_countries_every_report_names_unless_nothing_else(gazett
         ("en", "About 300 were taken from Tumen to Onsong, the group said.", ("Tumen", "Onsong")),
         ("ko", "약 300명이 투먼에서 온성으로 넘겨졌다.", ("Tumen", "Onsong")),
         ("zh", "约300人从图们被押送至稳城。", ("Tumen", "Onsong")),
+        # Where a return is heading is a place of the return.
+        ("en", "Buses carrying 300 detainees left Tumen heading for Onsong.", ("Tumen", "Onsong")),
+        ("ko", "탈북민 300명을 태운 버스가 투먼을 떠나 온성으로 향하던 중 목격됐다.", ("Tumen", "Onsong")),
+        ("zh", "载有300人的大巴从图们出发前往稳城。", ("Tumen", "Onsong")),
     ],
 )  # fmt: skip
 def test_places_are_where_the_event_happened_not_where_people_were_heading(
