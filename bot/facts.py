@@ -540,8 +540,9 @@ _KO_DESTINATION_AFTER = re.compile(
 _ZH_DESTINATION_BEFORE = re.compile(
     r"(?:前往|去往|逃往|奔往|赶往|趕往|开往|開往|驶往|駛往|飞往|飛往|取道|欲往|投奔|试图进入|試圖進入|试图前往|試圖前往)\s*$"
 )
-# Names listed together share their role: "Laos and Thailand", "태국이나 라오스", "老挝、泰国".
-_LISTED_WITH = re.compile(r"\s*(?:,|、|和|或|及|与|與|와|과|이나|나|및|and|or)\s*", re.IGNORECASE)
+# Names listed together share their role: "Laos and Thailand", "태국이나 라오스", "老挝、泰国". Not a comma:
+# "on their way to Laos, Kunming police said" names the event's place after it.
+_LISTED_WITH = re.compile(r"\s*(?:、|和|或|及|与|與|와|과|이나|나|및|and|or)\s*", re.IGNORECASE)
 
 
 def _destination_mentions(text: str, mentions: Sequence[_Mention]) -> set[int]:

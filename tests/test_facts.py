@@ -325,6 +325,7 @@ def test_places_skip_the_countries_every_report_names_unless_nothing_else(gazett
         ("en", "Police arrested five North Koreans in Kunming on their way to Laos, a church group said.",
          ("Kunming",)),
         ("en", "Five escapees bound for Laos and Thailand were caught in Kunming.", ("Kunming",)),
+        ("en", "Five were on their way to Laos, Kunming police said.", ("Kunming",)),
         ("en", "Activists say five held in Kunming on way to Laos", ("Kunming",)),  # a headline drops "their"
         ("en", "Five were held in Kunming while trying to reach Laos.", ("Kunming",)),
         ("en", "Five were held in Kunming en route to Laos; Laos police later confirmed it.", ("Kunming", "Laos")),
