@@ -518,14 +518,20 @@ def find_entities_and_pinpoints(text: str, gazetteer: Gazetteer) -> tuple[frozen
 
 
 # Where people were heading, in English: the place names after one of these, up to the end of the clause.
-_EN_DESTINATION = re.compile(
-    r"\b(?i:on\s+(?:(?:the|their|his|her|its|our)\s+)?way\s+(?:to|towards?)|en\s+route\s+to|bound\s+for"
-    r"|head(?:ed|ing)\s+(?:to|for|towards?)|destined\s+for|making\s+(?:their|his|her)\s+way\s+to"
-    r"|(?:fleeing|escaping|defecting)\s+to"
-    r"|(?:(?:trying|attempting|seeking|hoping|planning|intending|wanting|tried|attempted|sought|hoped|planned"
-    r"|intended|wanted|(?:an?\s+)?attempt)\s+to|in\s+an\s+attempt\s+to)\s+(?:reach|get\s+to|go\s+to|travel\s+to"
-    r"|enter|cross\s+into|flee\s+to|escape\s+to|defect\s+to|make\s+it\s+to|head\s+(?:to|for)))\b"
-)
+# Phrases in a trie (as the gazetteer's), read on the lower-cased text: the engine skips to their letters.
+_EN_TRYING = ("trying", "attempting", "seeking", "hoping", "planning", "intending", "wanting", "tried",
+              "attempted", "sought", "hoped", "planned", "intended", "wanted", "attempt")  # fmt: skip
+_EN_GOING = ("reach", "get to", "go to", "travel to", "enter", "cross into", "flee to", "escape to", "defect to",
+             "make it to", "head to", "head for")  # fmt: skip
+_EN_DESTINATION_PHRASES = (
+    *(f"on {whose}way {to}" for whose in ("", "the ", "their ", "his ", "her ", "its ", "our ")
+      for to in ("to", "toward", "towards")),
+    "en route to", "bound for", "destined for", "making their way to", "making his way to", "making her way to",
+    *(f"{verb} {to}" for verb in ("headed", "heading") for to in ("to", "for", "toward", "towards")),
+    "fleeing to", "escaping to", "defecting to",
+    *(f"{trying} to {going}" for trying in _EN_TRYING for going in _EN_GOING),
+)  # fmt: skip
+_EN_DESTINATION = re.compile(_letter_led(_trie(_EN_DESTINATION_PHRASES)))
 _EN_CLAUSE_END = re.compile(
     r"[.;:!?\n,(]|\b(?:were|was|are|is|had|have|has|when|where|after|before|but|while|who|which|that|until"
     r"|from|by)\b"
@@ -551,7 +557,7 @@ def _destination_mentions(text: str, mentions: Sequence[_Mention]) -> set[int]:
     if not mentions:
         return found
     spans: list[tuple[int, int]] = []
-    for cue in _EN_DESTINATION.finditer(text):
+    for cue in _EN_DESTINATION.finditer(_lower(text)):
         end = _EN_CLAUSE_END.search(text, cue.end(), cue.end() + _DESTINATION_REACH)
         spans.append((cue.end(), end.start() if end else min(len(text), cue.end() + _DESTINATION_REACH)))
     for index, mention in enumerate(mentions):
