@@ -598,9 +598,9 @@ def strip_clutter(text: str) -> str:
                 break
             rescued = _after_credit(sentence)
             if rescued:
-                if sum(len(u) for u in out) <= _FLAT_CAPTION_CHARS:
-                    # Near the top, all before the credit is the headline and the caption it closed (a photo
-                    # caption runs to several sentences): none of it is the report's text.
+                if not kept and sum(len(u) for u in out) <= _FLAT_CAPTION_CHARS:
+                    # At the top of the text, all before the credit is the headline and the caption it closed
+                    # (a photo caption runs to several sentences): none of it is the report's text.
                     kept_chars -= sum(len(u) for u in out)
                     out.clear()
                 elif out:
