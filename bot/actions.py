@@ -386,11 +386,13 @@ def classify_urgency(text: str, facts: Facts, *, language: str | None = None) ->
 
 PLACEHOLDERS: tuple[str, ...] = ("count", "places", "date", "reporters")
 
-# What each placeholder becomes when the fact is unknown; each reads well where the fact would stand.
+# What each placeholder becomes when the fact is unknown; each reads well where the fact would stand and
+# says that it is unknown, never a guess: "the China–North Korea border" or "rights groups" would state what
+# no source said (a letter quoting it could be wrong about the place, or about who reported).
 UNKNOWN_COUNT = "an unknown number of"
-UNKNOWN_PLACES = "the China–North Korea border"
+UNKNOWN_PLACES = "an unknown place"
 UNKNOWN_DATE = "recently"
-UNKNOWN_REPORTERS = "rights groups"
+UNKNOWN_REPORTERS = "sources"
 
 # Long lists do not fit a phone screen; the story's own message lists them all.
 _MAX_LISTED = 3
@@ -440,16 +442,17 @@ def _parse_date(value: str) -> tuple[int, int, int | None] | None:
 
 
 def _date_phrase(dates: Sequence[str]) -> str:
-    """'on 9 October 2023', 'in October 2023', 'between 9 and 12 October 2023', or 'recently'."""
-    valid = {d for d in (_parse_date(v) for v in dates) if d is not None}
-    parsed = sorted(valid, key=lambda d: (d[0], d[1], d[2] or 0))
+    """'on 9 October 2023', 'in October 2023', or 'recently': the first valid date of the facts (merged
+    facts list first the event date most sources give), made a day when a later one is a day of its month.
+
+    Never a range ("between 9 and 12 October") that no source states, nor the latest date, which is as
+    often a later statement's as the event's."""
+    parsed = [d for d in (_parse_date(v) for v in dates) if d is not None]
     if not parsed:
         return UNKNOWN_DATE
-    first, last = parsed[0], parsed[-1]
-    if len(parsed) > 1 and all(d[2] is not None for d in parsed) and first[:2] == last[:2]:
-        return f"between {first[2]} and {last[2]} {_MONTHS[first[1] - 1]} {first[0]}"
-    # Several dates across months: the latest is the one that makes the story news.
-    year, month, day = last
+    year, month, day = parsed[0]
+    if day is None:
+        day = next((d[2] for d in parsed if d[:2] == (year, month) and d[2] is not None), None)
     if day is None:
         return f"in {_MONTHS[month - 1]} {year}"
     return f"on {day} {_MONTHS[month - 1]} {year}"
@@ -474,10 +477,10 @@ def _starts_sentence(text: str, position: int) -> bool:
 def fill(template: str, facts: Facts) -> str:
     """The template with {count} {places} {date} {reporters} filled; unknown {names} are left as written.
 
-    {count}: '500-600' or 'an unknown number of'. {places}: 'Tumen and Dandong' or 'the China–North
-    Korea border'. {date}: a whole time phrase, 'on 9 October 2023', 'in October 2023', 'between 9 and 12
-    October 2023' or 'recently' (write 'returned {date}', not 'on {date}'). {reporters}: 'TJWG and Human
-    Rights Watch' or 'rights groups'. A value starting a sentence gets a capital letter.
+    {count}: '500-600' or 'an unknown number of'. {places}: 'Tumen and Dandong' or 'an unknown place'.
+    {date}: a whole time phrase, 'on 9 October 2023', 'in October 2023' or 'recently' (write 'returned
+    {date}', not 'on {date}'). {reporters}: 'TJWG and Human Rights Watch' or 'sources'. Only values the
+    facts hold are written. A value starting a sentence gets a capital letter.
     """
     values = _values(facts)
 

@@ -20,12 +20,19 @@ Rules, with their reasons:
   "December 28" means last year). Month names give "YYYY-MM" ("in October", "10월", "10月"). Relative
   words are resolved where they name one day or month: weekdays ("on Monday", "지난 월요일", "上周一"),
   yesterday (어제, 昨天), last/this month (지난달, 本月), a day of the month (지난 9일, 9일 밤, 9日晚).
-  "Last week", "recently" and future dates ("오는 15일", "next Monday") are left out. Every date is
-  kept, datelines and photo captions included: telling the event from the report's own date needs
-  more than patterns, and merging ranks dates by how many sources give them, which favours the event.
-* Places: gazetteer places in order of first appearance. Background places (China, North Korea,
-  South Korea, their capitals) are named in nearly every report, so they are listed only when nothing
-  more specific is; they still count as entities for clustering.
+  "Last week", "recently" and future dates ("오는 15일", "next Monday", "is set to speak ... on Friday")
+  are left out. So are the report's own days, which are not the event's: a dateline ("SEOUL, Dec 7
+  (Reuters) -", "新华社北京10月13日电") and the day of a statement or publication ("said on Tuesday",
+  "said in a statement Thursday", "a report published on Monday", "told reporters on ...", "On Tuesday,
+  the group said", "11일 기자회견을 열고", "11日在例行记者会上表示", "7日发布报告称"). A report that gives
+  only such days has no event date: better none than the day someone spoke, which would contradict the
+  event's day in other reports. Photo captions never get here: clutter removal drops them as blocks.
+  Merging ranks dates by how many sources give them.
+* Places: gazetteer places in order of first appearance, where the event happened. A place people were
+  heading for is not one ("arrested in Kunming on their way to Laos", "라오스로 가던", "前往老挝"): a place
+  named only as a destination is left out; both ends of a transfer ("from Tumen to Onsong") stay.
+  Background places (China, North Korea, South Korea, their capitals) are named in nearly every report,
+  so they are listed only when nothing more specific is; they still count as entities for clustering.
 * Reporters: gazetteer organisations marked as reporters, mentioned in a sentence that also carries an
   attribution word ("said", "according to", "밝혔다", "따르면", "表示", "据"). In doubt a mention is kept.
   A government body right after another country's name (老挝外交部, 러시아 외교부) is that country's,
@@ -50,6 +57,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.domain import Facts
 from bot.errors import ConfigError
+from bot.summarize import dateline_length
 from bot.text.scripts import HAN as _HAN
 from bot.text.scripts import HANGUL as _HANGUL
 from bot.text.scripts import HANGUL_OR_HAN as _CJK_CHAR
@@ -500,14 +508,97 @@ PINPOINT_PLACE_KINDS = frozenset({"cn-city", "cn-county", "cn-town", "crossing",
 
 
 def find_entities_and_pinpoints(text: str, gazetteer: Gazetteer) -> tuple[frozenset[str], frozenset[str]]:
-    """(find_entities(text), those of them that are places of a PINPOINT_PLACE_KINDS kind), in one reading."""
-    entries = {m.entry for m in _mentions(text, gazetteer)}
-    names = frozenset(e.name for e in entries)
-    return names, frozenset(e.name for e in entries if e.place and e.kind in PINPOINT_PLACE_KINDS)
+    """(find_entities(text), those of them that are event places of a PINPOINT_PLACE_KINDS kind), in one
+    reading. A place named only as where people were heading is an entity but no pinpoint."""
+    mentions = _mentions(text, gazetteer)
+    names = frozenset(m.entry.name for m in mentions)
+    return names, frozenset(
+        e.name for e in _event_places(text, mentions) if e.kind in PINPOINT_PLACE_KINDS
+    )
 
 
-def _places(mentions: Sequence[_Mention]) -> tuple[str, ...]:
-    places = [m.entry for m in mentions if m.entry.place]
+# Where people were heading, in English: the place names after one of these, up to the end of the clause.
+# Phrases in a trie (as the gazetteer's), read on the lower-cased text: the engine skips to their letters.
+_EN_TRYING = ("trying", "attempting", "seeking", "hoping", "planning", "intending", "wanting", "tried",
+              "attempted", "sought", "hoped", "planned", "intended", "wanted", "attempt")  # fmt: skip
+_EN_GOING = ("reach", "get to", "go to", "travel to", "enter", "cross into", "flee to", "escape to", "defect to",
+             "make it to", "head to", "head for")  # fmt: skip
+_EN_DESTINATION_PHRASES = (
+    *(f"on {whose}way {to}" for whose in ("", "the ", "their ", "his ", "her ", "its ", "our ")
+      for to in ("to", "toward", "towards")),
+    "en route to", "bound for", "destined for", "making their way to", "making his way to", "making her way to",
+    *(f"{verb} {to}" for verb in ("headed", "heading") for to in ("to", "for", "toward", "towards")),
+    "fleeing to", "escaping to", "defecting to",
+    *(f"{trying} to {going}" for trying in _EN_TRYING for going in _EN_GOING),
+)  # fmt: skip
+_EN_DESTINATION = re.compile(_letter_led(_trie(_EN_DESTINATION_PHRASES)))
+_EN_CLAUSE_END = re.compile(
+    r"[.;:!?\n,(]|\b(?:were|was|are|is|had|have|has|when|where|after|before|but|while|who|which|that|until"
+    r"|from|by)\b"
+)
+_DESTINATION_REACH = 80  # characters after an English cue that can still name its destination
+# Korean marks the destination after the name: "라오스로 가던", "라오스 국경으로 향하던", "라오스행".
+_KO_DESTINATION_AFTER = re.compile(
+    r"\s*(?:(?:\s?(?:국경|접경\s?지역|방면|방향|쪽))?(?:으로|로|에)\s*(?:가던|가려|가는|가기|가다가|향하|향해|넘어가려|건너가려|들어가려|탈출하려|도피하려|이동하려"
+    r"|입국하려|밀입국하려|망명하려)|행(?![정사위방]))"
+)
+# Chinese marks it before: "前往老挝", "逃往泰国", "取道老挝".
+_ZH_DESTINATION_BEFORE = re.compile(
+    r"(?:前往|去往|逃往|奔往|赶往|趕往|开往|開往|驶往|駛往|飞往|飛往|取道|欲往|投奔|试图进入|試圖進入|试图前往|試圖前往)\s*$"
+)
+# Names listed together share their role: "Laos and Thailand", "태국이나 라오스", "老挝、泰国". Not a comma:
+# "on their way to Laos, Kunming police said" names the event's place after it.
+_LISTED_WITH = re.compile(r"\s*(?:、|和|或|及|与|與|와|과|이나|나|및|and|or)\s*", re.IGNORECASE)
+
+
+def _destination_mentions(text: str, mentions: Sequence[_Mention]) -> set[int]:
+    """Indexes of the mentions that name where people were heading, not where the event happened."""
+    found: set[int] = set()
+    if not mentions:
+        return found
+    spans: list[tuple[int, int]] = []
+    for cue in _EN_DESTINATION.finditer(_lower(text)):
+        end = _EN_CLAUSE_END.search(text, cue.end(), cue.end() + _DESTINATION_REACH)
+        spans.append((cue.end(), end.start() if end else min(len(text), cue.end() + _DESTINATION_REACH)))
+    for index, mention in enumerate(mentions):
+        in_span = any(start <= mention.start < end for start, end in spans)
+        marked = _KO_DESTINATION_AFTER.match(text, mention.end) or _ZH_DESTINATION_BEFORE.search(
+            text, max(0, mention.start - 8), mention.start
+        )
+        if in_span or marked:
+            found.add(index)
+    # A name listed right beside a destination is one too: backwards for Korean, forwards for Chinese.
+    for index in range(len(mentions) - 2, -1, -1):
+        if index + 1 in found and _listed(text, mentions[index], mentions[index + 1]):
+            found.add(index)
+    for index in range(1, len(mentions)):
+        if index - 1 in found and _listed(text, mentions[index - 1], mentions[index]):
+            found.add(index)
+    return found
+
+
+def _listed(text: str, first: _Mention, second: _Mention) -> bool:
+    gap = _LISTED_WITH.fullmatch(text, first.end, second.start)
+    return gap is not None
+
+
+# Where a return goes is a place of the return: buses "heading for Onsong" or "前往稳城" are the event itself.
+# Only escapees' destinations (Laos, Thailand, South Korea) are places the event did not happen.
+_RETURN_DESTINATION_KINDS = frozenset({"kp-province", "kp-city", "kp-town", "crossing"})
+
+
+def _event_places(text: str, mentions: Sequence[_Mention]) -> list[GazetteerEntry]:
+    """Gazetteer places in order of first mention, less those named only as where escapees were heading."""
+    places = [m for m in mentions if m.entry.place]
+    destinations = {
+        i for i in _destination_mentions(text, places) if places[i].entry.kind not in _RETURN_DESTINATION_KINDS
+    }
+    at_event = {m.entry.name for i, m in enumerate(places) if i not in destinations}
+    return [m.entry for m in places if m.entry.name in at_event]
+
+
+def _places(text: str, mentions: Sequence[_Mention]) -> tuple[str, ...]:
+    places = _event_places(text, mentions)
     specific = [e.name for e in places if not e.background]
     if specific:
         return tuple(dict.fromkeys(specific))
@@ -1102,9 +1193,81 @@ def _reference_date(published: datetime, language: str) -> date:
     return published.astimezone(zone).date()
 
 
+# --- days that are not the event's: the report's own, a statement's, one still to come ---------------
+
+_STATEMENT_VERBS_EN = (
+    r"said|says|say|told|tells|announced|announces|stated|states|reported|reports|confirmed|confirms|added|adds"
+    r"|wrote|writes|warned|warns|urged|urges|denied|denies|published|publishes|issued|disclosed|revealed"
+    r"|noted|claimed|claims|comment|commented|comments|respond|responded|replied|testified"
+)  # not "released": detainees are released on a day too
+# Not "release", "hearing" or "post": a release of detainees, a court hearing, a border post are events.
+_STATEMENT_NOUNS_EN = (
+    r"statement|report|study|survey|conference|briefing|press release|news release|letter|interview|testimony"
+    r"|speech|announcement|remarks"
+)
+# Just before the day: "said (on)", "told reporters on", "said in a statement on", "a report published on",
+# "at a press conference on".
+_EN_STATEMENT_BEFORE = re.compile(
+    rf"\b(?:(?:{_STATEMENT_VERBS_EN})(?:\s+(?:reporters|journalists|lawmakers|[A-Z][\w.&’'-]*(?:\s+[A-Z][\w.&’'-]*){{0,3}}))?"
+    rf"|(?:{_STATEMENT_NOUNS_EN})s?(?:\s+(?:published|released|issued|held|given|sent|dated|posted|made|delivered))?)"
+    rf"(?:\s+(?:in|at|during|to|on|via)\s+(?:a|an|the|its|their|his|her)\s+(?:[\w-]+\s+){{0,2}}"
+    rf"(?:{_STATEMENT_NOUNS_EN}|call|session|meeting|website|account))?"
+    r"(?:\s+(?:late|early))?(?:\s+(?:on|dated))?\s*$"
+)
+# A day opening its sentence, then the one who spoke: "On Tuesday, the group said ...".
+_EN_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n)(?:[Oo]n\s+|[Ll]ate\s+|[Ee]arly\s+)?$")
+_EN_SPEAKER_AFTER = re.compile(
+    rf",?\s+(?:[\w'’.-]+\s+){{0,5}}?(?:{_STATEMENT_VERBS_EN}|called|calls)\b"
+)
+# What is still to come: "is set to speak ... on Friday", "will meet on Monday".
+_EN_FUTURE_BEFORE = re.compile(r"\b(?:will|(?:is|are) (?:set|due|scheduled|expected|slated|going) to)\b")
+_SENTENCE_BREAK = re.compile(r"[.!?。！？\n](?=\s|$)|[。！？\n]")
+_KO_STATEMENT_AFTER = re.compile(
+    r"\s*(?:\S+\s+){0,2}?\S*?(?:기자회견|브리핑|성명|보고서|발표|논평|인터뷰|회견|서한|담화)"
+    r"|\s*(?:밝혔|말했|전했|발표했|주장했|강조했|설명했|보도했|확인했|공개했)"
+)
+# The day, maybe a venue ("在例行记者会上", "在纽约"), then the speaking: "11日在例行记者会上表示", "7日发布报告称",
+# "周四在首尔召开记者会". Not "举行" alone: "19日在莫斯科举行的会议" is an event of its own.
+_ZH_STATEMENT_AFTER = re.compile(
+    r"(?:晚|上午|下午)?\s*(?:在[^，,。；;！？\n]{0,12}?)?(?:表示|称|稱|说|說|指出|发表|發表|发布|發布|宣布|透露|证实"
+    r"|證實|回应|回應|接受|报道|報道|致函|致信|(?:召开|召開|举行|舉行|的)(?:了|的)?(?:例行)?(?:新闻|新聞)?"
+    r"(?:记者会|記者會|发布会|發布會|记者招待会|記者招待會))"
+)
+_CONTEXT = 80  # characters of text before a date read for its context
+
+
+def _not_the_event(text: str, start: int, end: int, datelines: Sequence[tuple[int, int]]) -> bool:
+    """Whether the date at text[start:end] is the report's own day, a statement's, or one still to come."""
+    if any(s <= start < e for s, e in datelines):
+        return True
+    before = text[max(0, start - _CONTEXT) : start]
+    if _EN_STATEMENT_BEFORE.search(before):
+        return True
+    if _EN_SENTENCE_START.search(before) and _EN_SPEAKER_AFTER.match(text, end, end + _CONTEXT):
+        return True
+    breaks = list(_SENTENCE_BREAK.finditer(before))
+    sentence = before[breaks[-1].end() :] if breaks else before
+    if _EN_FUTURE_BEFORE.search(sentence):
+        return True
+    return bool(_KO_STATEMENT_AFTER.match(text, end, end + 24) or _ZH_STATEMENT_AFTER.match(text, end, end + 24))
+
+
+def _datelines(text: str) -> list[tuple[int, int]]:
+    """Spans of the datelines that open lines of the text."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for line in text.split("\n"):
+        length = dateline_length(line)
+        if length:
+            spans.append((start, start + length))
+        start += len(line) + 1
+    return spans
+
+
 def _dates(text: str, ref: date) -> tuple[str, ...]:
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, str]] = []
+    datelines: list[tuple[int, int]] | None = None
     for needles, pattern, resolve in _DATE_RULES:
         if needles is not None and not any(needle in text for needle in needles):
             continue
@@ -1113,8 +1276,12 @@ def _dates(text: str, ref: date) -> tuple[str, ...]:
             if any(start < e and s < end for s, e in taken):
                 continue
             value = resolve(match, ref)
-            if value is not None:
-                taken.append((start, end))
+            if value is None:
+                continue
+            taken.append((start, end))
+            if datelines is None:
+                datelines = _datelines(text)
+            if not _not_the_event(text, start, end, datelines):
                 found.append((start, value))
     found.sort()
     return tuple(dict.fromkeys(value for _, value in found))
@@ -1133,21 +1300,47 @@ def extract_facts(text: str, language: str, published: datetime, gazetteer: Gaze
     return Facts(
         count_low=count[0] if count else None,
         count_high=count[1] if count else None,
-        places=_places(mentions),
+        places=_places(text, mentions),
         dates=_dates(text, _reference_date(published, language)),
         reporters=_reporters(text, lowered, mentions),
         outlets=0,
     )
 
 
+# Counts agree when their ranges overlap or their nearest ends are this close: "about 500" and "up to 600"
+# tell of one group, 50 and 600 do not (the same ratio bot.stories.assign reads as no contradiction).
+COUNT_AGREE_RATIO = 1.25
+
+
+def _counts_agree(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    if a[0] <= b[1] and b[0] <= a[1]:
+        return True
+    low, high = (a[1], b[0]) if a[1] < b[0] else (b[1], a[0])
+    return low > 0 and high / low <= COUNT_AGREE_RATIO
+
+
+def _story_count(parts: Sequence[Facts]) -> tuple[int, int] | None:
+    """The count most sources give (the first of equals), widened by the counts that agree with it.
+
+    Both ends are figures a source gives; counts that disagree with it ("50" beside "600") are left out,
+    since "50-600" is what no source says."""
+    counts = [(p.count_low, p.count_high) for p in parts if p.count_low is not None and p.count_high is not None]
+    if not counts:
+        return None
+    backing = {c: sum(_counts_agree(c, other) for other in counts) for c in counts}
+    reference = max(dict.fromkeys(counts), key=lambda c: backing[c])  # max keeps the first of equals
+    agreeing = [c for c in counts if _counts_agree(c, reference)]
+    return min(c[0] for c in agreeing), max(c[1] for c in agreeing)
+
+
 def merge_facts(parts: Sequence[Facts], outlets: int) -> Facts:
-    """One story's facts: count range from the lowest low to the highest high; places, dates and
-    reporters unioned, those more sources give first, then in order of first appearance."""
-    lows = [p.count_low for p in parts if p.count_low is not None and p.count_high is not None]
-    highs = [p.count_high for p in parts if p.count_low is not None and p.count_high is not None]
+    """One story's facts: the count most sources back, as a range over the counts that agree with it;
+    places, dates and reporters unioned, those more sources give first, then in order of first appearance.
+    Every value is one a source gives."""
+    count = _story_count(parts)
     return Facts(
-        count_low=min(lows) if lows else None,
-        count_high=max(highs) if highs else None,
+        count_low=count[0] if count else None,
+        count_high=count[1] if count else None,
         places=_union([p.places for p in parts]),
         dates=_union([p.dates for p in parts]),
         reporters=_union([p.reporters for p in parts]),

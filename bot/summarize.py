@@ -18,6 +18,7 @@ from bot.text.scripts import HANGUL as _HANGUL
 
 __all__ = [
     "SummaryInput",
+    "dateline_length",
     "has_clutter",
     "is_clutter",
     "split_sentences",
@@ -293,6 +294,8 @@ _CREDIT_RULES: tuple[_Rule, ...] = (
     _rule(
         r"图片来源|图源|图片来自|图片提供|图片由|^\W*图\s?[/／:：]|摄影\s?[:：/／]|摄\s?[:：]|^\W*(?:资料)?图为"
         r"|资料图片?\s?[:：]?|视觉中国|图虫创意|配图"
+        # "（新华社记者 李明 摄）", "李明 摄": a photographer's credit closing a caption, or a line of its own.
+        r"|[(（][^()（）]{0,30}\s摄\s?[)）]\s*$|^\W*[\u4e00-\u9fff·]{2,12}(?:\s?/\s?[\u4e00-\u9fff]{2,8})?\s摄\W*$"
         r"|[/／]\s?(?:路透社?|法新社|美联社|新华社|盖蒂图片社?|东方IC|视觉中国|韩联社)"
     ),
 )
@@ -508,7 +511,8 @@ def _join_sentences(sentences: Sequence[str]) -> str:
 _TAIL_LINK = re.compile(
     r"\s*(?:(?:continue reading|read more|keep reading|read the full (?:story|article)|(?:kindly )?share this "
     r"(?:story|article))\s*(?:\.{2,}|…|»|›|→|>>)?"
-    r"|기사\s?더\s?보기|더\s?보기|전문\s?보기|阅读全文|查看全文|展开全文|\[(?:…|\.{3}|\+\d+ chars)\])\s*$",
+    r"|기사\s?더\s?보기|더\s?보기|전문\s?보기|(?:请?点击)?(?:阅读全文|查看全文|展开全文)"
+    r"|\[(?:…|\.{3}|\+\d+ chars)\])\s*$",
     re.IGNORECASE,
 )
 
@@ -522,6 +526,7 @@ _BLOCK_SENTENCES = 6  # a banner or caption block is short; a longer paragraph i
 # A credit inside a sentence means a caption (and often the headline) was flattened into the text before
 # the article's first words; up to this far in, what precedes the credit is taken for that page furniture.
 _CREDIT_PREFIX = 400
+_FLAT_CAPTION_CHARS = 800  # a headline and a long caption above the credit that closes them
 _RESCUED_MIN = 40  # what follows a credit must be this long to be a sentence of the article
 
 
@@ -538,13 +543,33 @@ def _after_credit(sentence: str) -> str:
     return rest
 
 
+_CAPTION_SENTENCES = 3  # a caption above its own credit line: a few sentences, never a stretch of article
+_CREDIT_LINE_CHARS = 120  # "Photographer: Jane Roe/Bloomberg via Getty Images" and its kind are short
+
+
+def _is_credit_line(paragraph: str) -> bool:
+    """Whether a paragraph is only a photo credit ("Photo: Jane Roe/AFP", "사진=게티이미지", "李明 摄")."""
+    unit = _clean(paragraph)
+    # A credit line is one unpunctuated label: "A watchtower at the river. Jane Roe / AFP" is a whole caption.
+    if len(unit) > _CREDIT_LINE_CHARS or re.search(r"[.!?。！？]$", unit) or len(_split_paragraph(unit)) > 1:
+        return False
+    if _after_credit(unit):
+        return False
+    return any(rule.pattern.search(unit) for rule in _CREDIT_RULES)
+
+
 def strip_clutter(text: str) -> str:
-    """`text` without clutter paragraphs and sentences, the rest in order, one paragraph per line."""
+    """`text` without clutter paragraphs and sentences, the rest in order, one paragraph per line.
+
+    A photo caption is a block: a paragraph that ends in a credit or opens with a caption mark, or a
+    short one whose next paragraph is a credit alone (caption and credit set as two blocks), is dropped
+    whole, so its place and date never reach the facts."""
     paragraphs = _paragraphs(text, "en")
     several = len(paragraphs) > 1
+    credit_lines = [_is_credit_line(p) for p in paragraphs] if several else [False] * len(paragraphs)
     kept: list[str] = []
     kept_chars = 0
-    for paragraph in paragraphs:
+    for index, paragraph in enumerate(paragraphs):
         sentences = [u for s in _split_paragraph(paragraph) if (u := _untail(s))]
         if not sentences:
             continue
@@ -554,6 +579,10 @@ def strip_clutter(text: str) -> str:
             break  # the article is over: bios, promotions and related links follow
         if several and _is_caption(sentences):
             continue  # a caption among paragraphs: "... city of Dandong in September. Name / AFP via Getty"
+        if credit_lines[index]:
+            continue  # a credit alone: clutter whatever stands before it
+        if index + 1 < len(paragraphs) and credit_lines[index + 1] and len(sentences) <= _CAPTION_SENTENCES:
+            continue  # the caption above a credit line of its own
         if several and block and any(f and _is_banner(s) for s, f in zip(sentences, flags, strict=True)):
             continue  # a banner's other sentences ("These tools count visitors") are banner text too
         if block and sum(flags) * 2 > len(sentences):
@@ -570,7 +599,12 @@ def strip_clutter(text: str) -> str:
                 break
             rescued = _after_credit(sentence)
             if rescued:
-                if out:
+                if not kept and sum(len(u) for u in out) <= _FLAT_CAPTION_CHARS:
+                    # At the top of the text, all before the credit is the headline and the caption it closed
+                    # (a photo caption runs to several sentences): none of it is the report's text.
+                    kept_chars -= sum(len(u) for u in out)
+                    out.clear()
+                elif out:
                     kept_chars -= len(out.pop())  # the caption that this credit closed
                 out.append(rescued)
                 kept_chars += len(rescued)
@@ -619,6 +653,16 @@ _DATELINES: tuple[re.Pattern[str], ...] = (
         r"|(?i:[ap]\.?m\.?|et|gmt|utc|kst|bst|edt|est))[\s,./-]*)*"
     ),
 )
+
+
+def dateline_length(line: str) -> int:
+    """How many characters a dateline or wire byline takes at the start of `line` (0 when it has none):
+    the report's own place and day, which bot.facts does not take for the event's."""
+    for pattern in _DATELINES:
+        match = pattern.match(line)
+        if match and match.end() < len(line):
+            return match.end()
+    return 0
 
 
 def _strip_dateline(sentence: str) -> str:

@@ -190,8 +190,7 @@ FULL = Facts(
         ),
         (
             NO_FACTS,
-            "An unknown number of North Koreans were returned recently near the China–North Korea border, "
-            "say rights groups.",
+            "An unknown number of North Koreans were returned recently near an unknown place, say sources.",
         ),
         (
             Facts(count_low=600, count_high=600, places=("Onsong",), dates=("2023-10",), reporters=("HRW",)),
@@ -222,12 +221,14 @@ def test_fill(facts: Facts, expected: str) -> None:
     [
         (("2023-10-09",), "on 9 October 2023"),
         (("2023-10",), "in October 2023"),
-        (("2023-10-12", "2023-10-09"), "between 9 and 12 October 2023"),
+        # One date, the one the facts list first (most sources give it): never a range no source states.
+        (("2023-10-12", "2023-10-09"), "on 12 October 2023"),
         (("2023-10-09", "2023-10-09"), "on 9 October 2023"),
-        # Across months, or a month beside a day: the latest date is the news.
-        (("2023-08-20", "2023-10-09"), "on 9 October 2023"),
+        (("2023-08-20", "2023-10-09"), "on 20 August 2023"),
+        # A month and a day inside it: the day says more.
         (("2023-10", "2023-10-09"), "on 9 October 2023"),
-        (("2023-12", "2024-01-02"), "on 2 January 2024"),
+        (("2023-12", "2024-01-02"), "in December 2023"),
+        (("sometime", "2023-10"), "in October 2023"),
         (("sometime", "2023-13-01", ""), UNKNOWN_DATE),
         ((), UNKNOWN_DATE),
     ],
@@ -239,10 +240,11 @@ def test_fill_date(dates: tuple[str, ...], phrase: str) -> None:
 @pytest.mark.parametrize(
     ("template", "expected"),
     [
-        ("{reporters} say so.", "Rights groups say so."),
+        # Unknown facts are said to be unknown, never guessed ("the border", "rights groups").
+        ("{reporters} say so.", "Sources say so."),
         ("Known facts are few. {places} is closed.\n{date}, more were held.",
-         "Known facts are few. The China–North Korea border is closed.\nRecently, more were held."),
-        ("Ask why {reporters} were ignored", "Ask why rights groups were ignored"),
+         "Known facts are few. An unknown place is closed.\nRecently, more were held."),
+        ("Ask why {reporters} were ignored", "Ask why sources were ignored"),
         ("TJWG: {count} people", "TJWG: an unknown number of people"),
         ("Nothing to fill.", "Nothing to fill."),
         ("Keep {victims} and {{braces}} as written, fill {count}.",
@@ -483,4 +485,4 @@ def test_actions_are_filled_from_facts() -> None:
 
 def test_actions_read_well_without_facts() -> None:
     (action,) = suggest(urgency=UPDATE, rules=(RAISE_LATER,))
-    assert action.text == "Rights groups report returns recently. Write to your MP."
+    assert action.text == "Sources report returns recently. Write to your MP."

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.domain import Facts
+from bot.domain import Facts, Feed
 from bot.errors import ConfigError
 from bot.facts import (
     ORGANISATION_KINDS,
@@ -20,6 +21,9 @@ from bot.facts import (
     load_gazetteer,
     merge_facts,
 )
+from bot.ingest.parse import parse_feed
+from bot.stories.analyse import clean_text
+from bot.summarize import is_clutter
 
 # A Thursday: "on Monday" is 9 October 2023.
 OCT_12 = datetime(2023, 10, 12, 3, 0, tzinfo=UTC)
@@ -190,8 +194,54 @@ def test_event_dates_are_resolved_against_publication(
 
 
 def test_dates_keep_their_order_and_repeat_once(gazetteer: Gazetteer) -> None:
-    text = "The report came out on Oct. 12. The convoys left on October 9; on Oct. 9 guards waited."
+    text = "More left on Oct. 12. The convoys left on October 9; on Oct. 9 guards waited."
     assert dates_of(text, "en", OCT_12, gazetteer) == ("2023-10-12", "2023-10-09")
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "published", "expected"),
+    [
+        # The day a statement was made or a report came out is not the event's day.
+        ("en", "The group said on Tuesday that about 500 North Koreans were sent back on 9 October.", OCT_12,
+         ("2023-10-09",)),
+        ("en", "The buses crossed on Monday night, a rights group said Wednesday.", OCT_12, ("2023-10-09",)),
+        ("en", "TJWG said in a statement on Wednesday that the buses had crossed on Monday.", OCT_12,
+         ("2023-10-09",)),
+        ("en", "A report published on Monday says hundreds were returned in October.",
+         datetime(2023, 12, 7, tzinfo=UTC), ("2023-10",)),
+        ("en", "Speaking at a press conference on Wednesday, the minister said 500 were returned on Oct. 9.",
+         OCT_12, ("2023-10-09",)),
+        ("en", "On Wednesday, the group told reporters that the buses had crossed on Monday night.", OCT_12,
+         ("2023-10-09",)),
+        ("en", "Officials in Seoul did not immediately comment on Wednesday.", OCT_12, ()),
+        # A dateline is the report's own place and day.
+        ("en", "SEOUL, Oct 11 (Example Wire) - Up to 500 North Koreans were sent back on Monday.", OCT_12,
+         ("2023-10-09",)),
+        # What is still to come is no event yet.
+        ("en", "Her sister is set to speak at an event in Geneva on Friday.", OCT_12, ()),
+        # The event's own day stays, wherever the attribution stands.
+        ("en", "The buses crossed on Monday, the group said.", OCT_12, ("2023-10-09",)),
+        ("en", "On Monday, guards drove the detainees to the bridge, witnesses said.", OCT_12, ("2023-10-09",)),
+        ("ko", "전환기정의워킹그룹은 10월 11일 기자회견을 열고 지난 9일 탈북민 500여 명이 북송됐다고 밝혔다.", OCT_12,
+         ("2023-10-09",)),
+        ("ko", "통일부는 지난 11일 정례 브리핑에서 지난 9일 밤 북송이 있었다고 밝혔다.", OCT_12, ("2023-10-09",)),
+        ("ko", "지난 9일 밤 탈북민 500여 명이 투먼에서 북송됐다.", OCT_12, ("2023-10-09",)),
+        ("zh", "外交部发言人10月11日在例行记者会上表示，中方依法处理。据报道，9日晚约500名脱北者被遣返。", OCT_12,
+         ("2023-10-09",)),
+        ("zh", "该组织10月11日发布报告称，9日晚约500人被遣返。", OCT_12, ("2023-10-09",)),
+        ("zh", "10月9日晚，约500名脱北者被遣返，该组织称。", OCT_12, ("2023-10-09",)),
+        ("zh", "9日据称有约500人在图们被遣返。", OCT_12, ("2023-10-09",)),
+        ("zh", "家属们10月11日在首尔召开记者会，称亲人9日被遣返。", OCT_12, ("2023-10-09",)),
+        ("zh", "约300名代表将出席9日在首尔举行的会议。", OCT_12, ("2023-10-09",)),
+        ("en", "The four were released on Monday and a court hearing on Tuesday was cancelled.", OCT_12,
+         ("2023-10-09", "2023-10-10")),
+        ("zh", "新华社北京10月11日电 9日晚，约500人经图们被遣返。", OCT_12, ("2023-10-09",)),
+    ],
+)  # fmt: skip
+def test_the_event_date_is_not_the_day_of_a_statement_or_report(
+    language: str, text: str, published: datetime, expected: tuple[str, ...], gazetteer: Gazetteer
+) -> None:
+    assert dates_of(text, language, published, gazetteer) == expected
 
 
 # --- places, entities, reporters --------------------------------------------------------------------
@@ -273,6 +323,38 @@ def test_places_skip_the_countries_every_report_names_unless_nothing_else(gazett
 @pytest.mark.parametrize(
     ("language", "text", "expected"),
     [
+        # Where people were heading is not where the event happened.
+        ("en", "Police arrested five North Koreans in Kunming on their way to Laos, a church group said.",
+         ("Kunming",)),
+        ("en", "Five escapees bound for Laos and Thailand were caught in Kunming.", ("Kunming",)),
+        ("en", "Five were on their way to Laos, Kunming police said.", ("Kunming",)),
+        ("en", "Activists say five held in Kunming on way to Laos", ("Kunming",)),  # a headline drops "their"
+        ("en", "Five were held in Kunming while trying to reach Laos.", ("Kunming",)),
+        ("en", "Five were held in Kunming en route to Laos; Laos police later confirmed it.", ("Kunming", "Laos")),
+        ("ko", "라오스로 가던 탈북민 5명이 쿤밍에서 체포됐다.", ("Kunming",)),
+        ("ko", "라오스 국경으로 향하던 탈북민 5명이 쿤밍에서 붙잡혔다.", ("Kunming",)),
+        ("ko", "탈북민 5명이 라오스행 버스를 타려다 쿤밍에서 붙잡혔다.", ("Kunming",)),
+        ("zh", "5名脱北者在昆明被捕，他们当时正前往老挝。", ("Kunming",)),
+        ("zh", "5名试图取道老挝前往泰国的脱北者在昆明被捕。", ("Kunming",)),
+        # A crossing's both ends are places of the return.
+        ("en", "About 300 were taken from Tumen to Onsong, the group said.", ("Tumen", "Onsong")),
+        ("ko", "약 300명이 투먼에서 온성으로 넘겨졌다.", ("Tumen", "Onsong")),
+        ("zh", "约300人从图们被押送至稳城。", ("Tumen", "Onsong")),
+        # Where a return is heading is a place of the return.
+        ("en", "Buses carrying 300 detainees left Tumen heading for Onsong.", ("Tumen", "Onsong")),
+        ("ko", "탈북민 300명을 태운 버스가 투먼을 떠나 온성으로 향하던 중 목격됐다.", ("Tumen", "Onsong")),
+        ("zh", "载有300人的大巴从图们出发前往稳城。", ("Tumen", "Onsong")),
+    ],
+)  # fmt: skip
+def test_places_are_where_the_event_happened_not_where_people_were_heading(
+    language: str, text: str, expected: tuple[str, ...], gazetteer: Gazetteer
+) -> None:
+    assert extract_facts(text, language, OCT_12, gazetteer).places == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
         ("en", "According to Human Rights Watch, the buses left at night.", ("Human Rights Watch",)),
         ("en", "“They vanished,” said a researcher at TJWG.", ("TJWG",)),
         ("en", "The U.S. State Department said it was troubled.", ("US State Department",)),
@@ -324,11 +406,83 @@ def test_merged_count_spans_the_sources(counts: list[tuple[int | None, int | Non
     assert merge_facts(parts, outlets=len(parts)).count_text == expected
 
 
+def test_merged_count_never_spans_counts_that_disagree() -> None:
+    # "50-600" is what no source says: the count most sources give, with those that agree with it.
+    parts = [
+        Facts(count_low=600, count_high=600),
+        Facts(count_low=50, count_high=50),
+        Facts(count_low=500, count_high=600),
+    ]
+    assert merge_facts(parts, outlets=3).count_text == "500-600"
+    assert merge_facts(parts[:2], outlets=2).count_text == "600"
+
+
 def test_facts_merge_across_languages(gazetteer: Gazetteer) -> None:
     english = extract_facts("TJWG said 500 North Koreans were returned via Tumen.", "en", OCT_12, gazetteer)
     korean = extract_facts("전환기정의워킹그룹은 투먼을 통해 600명이 북송됐다고 밝혔다.", "ko", OCT_12, gazetteer)
     merged = merge_facts([english, korean], outlets=2)
     assert (merged.count_text, merged.places, merged.reporters) == ("500-600", ("Tumen",), ("TJWG",))
+
+
+# --- the shared seed articles ----------------------------------------------------------------------------
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+ONE_STORY = ("000", "001", "003", "004")  # four reports of the December 2023 "600 vanished" report
+
+
+def _seed_facts(number: str, gazetteer: Gazetteer, *, flat: bool) -> Facts:
+    """A seed article served as a feed item (paragraphs as <p> blocks, or run into one line as some feeds
+    send them), analysed as the story step does."""
+    (path,) = SEEDS.glob(f"{number}_*.txt")
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    title = next(line for line in lines if len(line.split()) >= 6 and not is_clutter(line))
+    blocks = [" ".join(lines)] if flat else lines
+    body = "".join(f"<p>{html.escape(block)}</p>" for block in blocks)
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Seed</title>'
+        f"<link>https://seed.example/</link><item><title>{html.escape(title)}</title>"
+        f"<link>https://seed.example/{number}</link><pubDate>Thu, 07 Dec 2023 12:00:00 GMT</pubDate>"
+        f"<description>{html.escape(body)}</description></item></channel></rss>"
+    ).encode()
+    published = datetime(2023, 12, 7, 12, tzinfo=UTC)
+    url = "https://seed.example/rss"
+    source = Feed(name=f"seed-{number}", url=url, language="en", interval_seconds=900, outlet="Seed")
+    parsed = parse_feed(feed, feed=source, fetched=published + timedelta(days=1), base_url=url)
+    (item,) = parsed.items
+    return extract_facts(clean_text(item), item.language, item.published, gazetteer)
+
+
+def _counts_agree(a: Facts, b: Facts) -> bool:
+    if a.count_low is None or a.count_high is None or b.count_low is None or b.count_high is None:
+        return True
+    if a.count_low <= b.count_high and b.count_low <= a.count_high:
+        return True
+    low, high = sorted((min(a.count_high, b.count_high), max(a.count_low, b.count_low)))
+    return high / low <= 1.25  # "about 500" and "up to 600" tell of one group
+
+
+def _dates_agree(a: Facts, b: Facts) -> bool:
+    if not a.dates or not b.dates:
+        return True
+    return any(x.startswith(y) or y.startswith(x) for x in a.dates for y in b.dates)
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not checked out beside the repository")
+@pytest.mark.parametrize("flat", [False, True], ids=["blocks", "flattened"])
+def test_seed_reports_of_one_event_give_facts_without_captions_that_agree(gazetteer: Gazetteer, flat: bool) -> None:
+    facts = {number: _seed_facts(number, gazetteer, flat=flat) for number in ONE_STORY}
+    for number, found in facts.items():
+        # Seed 001's photo caption names another town and a 2018 day; 000's names a September view of Dandong.
+        assert "Changbai" not in found.places, (number, found)
+        assert not any(d.startswith(("2018", "2023-09")) for d in found.dates), (number, found)
+        # Thursday, 7 December is the day the group spoke and the outlets wrote, not the day of the returns.
+        assert "2023-12-07" not in found.dates, (number, found)
+        assert found.count_low is not None, (number, found)
+    numbers = list(facts)
+    for i, first in enumerate(numbers):
+        for second in numbers[i + 1 :]:
+            assert _counts_agree(facts[first], facts[second]), (first, second, facts[first], facts[second])
+            assert _dates_agree(facts[first], facts[second]), (first, second, facts[first], facts[second])
 
 
 # --- the gazetteer --------------------------------------------------------------------------------------

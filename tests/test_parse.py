@@ -351,8 +351,10 @@ def test_canonical_url(url: str, base: str | None, expected: str) -> None:
     ("raw", "expected"),
     [
         ("<p>Hello&nbsp;<b>world</b></p>", "Hello world"),
-        ("<p>one</p><p>two</p>", "one two"),
-        ("line<br>break<br/>twice", "line break twice"),
+        # Blocks stay apart, one per line: a caption or a banner is then a line of its own to drop.
+        ("<p>one</p><p>two</p>", "one\ntwo"),
+        ("line<br>break<br/>twice", "line\nbreak\ntwice"),
+        ("<div><p> one </p>\n\n<p></p><p>two</p></div>", "one\ntwo"),
         ("H<sub>2</sub>O", "H2O"),
         ("<script>alert('x')</script>Kept<style>p{}</style>", "Kept"),
         ("<noscript><img src=x>Turn on scripts</noscript>Body", "Body"),
@@ -371,6 +373,45 @@ def test_canonical_url(url: str, base: str | None, expected: str) -> None:
 )
 def test_clean_text(raw: str, expected: str) -> None:
     assert clean_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # A <figcaption> is a caption by its markup: never the report's text.
+        (
+            "<figure><img src='a.jpg'><figcaption>Guards watch a bridge in Hunchun, Jilin province, on May 2, "
+            "2019. Photo: Jane Roe/AFP</figcaption></figure><p>Dozens of detainees were driven to the border.</p>",
+            "Dozens of detainees were driven to the border.",
+        ),
+        # CMS caption and credit classes (WordPress writes wp-caption-text), an unclosed one ended by the next <p>.
+        (
+            '<div class="wp-caption"><img src="b.jpg"><p class="wp-caption-text">A bus at the Dandong customs '
+            'house.</p></div><p>Police held 12 people.</p>',
+            "Police held 12 people.",
+        ),
+        (
+            '<p class="image-credit">Lee Min / Yonhap<p>경찰이 12명을 체포했다.</p>',
+            "경찰이 12명을 체포했다.",
+        ),
+        ('<span class="photo-caption">图为丹东口岸</span><p>12人被捕。</p>', "12人被捕。"),
+    ],
+)
+def test_clean_text_drops_marked_captions(raw: str, expected: str) -> None:
+    assert clean_text(raw) == expected
+
+
+def test_descriptions_keep_their_blocks_and_titles_stay_one_line() -> None:
+    parsed = parse(
+        rss(
+            "<item><title>Five held\n in Kunming</title><link>https://example.org/a</link>"
+            "<description><![CDATA[<p>First paragraph.</p><p>A photo caption. Photo: J. Roe / Reuters</p>"
+            "<p>Second paragraph.</p>]]></description></item>"
+        )
+    )
+    (item,) = parsed.items
+    assert item.title == "Five held in Kunming"
+    assert item.summary == "First paragraph.\nA photo caption. Photo: J. Roe / Reuters\nSecond paragraph."
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.ingest.parse import clean_text
 from bot.summarize import (
     SummaryInput,
     has_clutter,
@@ -262,6 +263,98 @@ def test_strip_clutter_drops_a_whole_cookie_banner() -> None:
         "These tools help us count visitors and their sources."
     )
     assert strip_clutter(banner + "\nThe detainees were taken to Onsong.") == "The detainees were taken to Onsong."
+
+
+def test_a_caption_whose_credit_is_a_line_of_its_own_is_dropped_with_it() -> None:
+    # Photo pages set the caption and the photographer's credit as two blocks above the article.
+    text = (
+        "Police hold five on the road south\n"
+        "A customs post stands beside the bridge in Hunchun, Jilin province, China, on Friday, May 3, 2019. "
+        "Traders there hope the border will reopen to more goods.\n"
+        "Photographer: Jane Roe/Bloomberg via Getty Images\n"
+        "SEOUL, Oct 11 (Example Wire) - Police held five North Koreans in a bus station, a church group said.\n"
+        "The group said the five had left the border area a week earlier."
+    )
+    kept = strip_clutter(text)
+    assert "Hunchun" not in kept and "2019" not in kept and "Photographer" not in kept
+    assert kept.splitlines() == [
+        "Police hold five on the road south",
+        "SEOUL, Oct 11 (Example Wire) - Police held five North Koreans in a bus station, a church group said.",
+        "The group said the five had left the border area a week earlier.",
+    ]
+
+
+def test_a_flattened_caption_of_several_sentences_goes_whole_before_the_dateline() -> None:
+    # The same page run into one line (a plain-text feed): headline, a three-sentence caption, credit, article.
+    flat = (
+        "Police hold five on the road south A customs post stands beside the bridge in Hunchun, Jilin "
+        "province, China, on Friday, May 3, 2019. Traders there hope the border will reopen to more goods. "
+        "Many of them have waited for years and say the town could become a hub. "
+        "Photographer: Jane Roe/Bloomberg via Getty Images SEOUL, Oct 11 (Example Wire) - Police held five "
+        "North Koreans in a bus station, a church group said. The group said the five had left a week earlier."
+    )
+    assert strip_clutter(flat) == (
+        "SEOUL, Oct 11 (Example Wire) - Police held five North Koreans in a bus station, a church group said. "
+        "The group said the five had left a week earlier."
+    )
+
+
+def test_a_description_in_blocks_loses_banner_caption_appeal_and_link() -> None:
+    # An HTML feed description, as bot.parse gives it: one line per block.
+    description = clean_text(
+        "<p>We use cookies to improve your experience on our site. Accept all</p>"
+        "<p>A watchtower above the river at Hyesan on March 2, 2018. Photo: J. Roe / Reuters</p>"
+        "<p>About 450 detainees were moved to the bridge on Monday, a rights group said.</p>"
+        "<p>Support our independent journalism: donate today.</p>"
+        "<p>Continue reading</p>"
+    )
+    assert strip_clutter(description) == "About 450 detainees were moved to the bridge on Monday, a rights group said."
+
+
+@pytest.mark.parametrize(
+    ("html", "kept"),
+    [
+        (
+            "<p>이 사이트는 쿠키를 사용합니다. 계속 이용하시면 쿠키 사용에 동의하는 것으로 간주됩니다.</p>"
+            "<p>2019년 5월 3일 중국 지린성 훈춘 세관 앞의 버스들. 사진=게티이미지</p>"
+            "<p>탈북민 5명이 지난 9일 쿤밍에서 붙잡혔다고 한 교회 단체가 밝혔다.</p>"
+            "<p>독자 여러분의 후원이 좋은 기사를 만듭니다. 후원하기</p><p>기사 더보기</p>",
+            "탈북민 5명이 지난 9일 쿤밍에서 붙잡혔다고 한 교회 단체가 밝혔다.",
+        ),
+        (
+            "<p>本网站使用cookies以改善您的浏览体验，继续浏览即表示您同意我们使用cookies。</p>"
+            "<p>2019年5月3日，吉林珲春口岸外停着的大巴。（新华社记者 李明 摄）</p>"
+            "<p>一个教会团体称，警方9日在昆明抓获5名脱北者。</p>"
+            "<p>支持我们，请打赏。</p><p>点击查看全文</p>",
+            "一个教会团体称，警方9日在昆明抓获5名脱北者。",
+        ),
+    ],
+)
+def test_korean_and_chinese_descriptions_in_blocks_keep_only_the_report(html: str, kept: str) -> None:
+    assert strip_clutter(clean_text(html)) == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (
+            "2019년 5월 3일 중국 지린성 훈춘 세관 앞에 버스들이 서 있다.\n사진=게티이미지\n"
+            "경찰은 지난 9일 버스터미널에서 탈북민 5명을 붙잡았다고 한 교회 단체가 밝혔다.",
+            "경찰은 지난 9일 버스터미널에서 탈북민 5명을 붙잡았다고 한 교회 단체가 밝혔다.",
+        ),
+        (
+            "2019年5月3日，吉林珲春口岸外停着的大巴。（新华社记者 李明 摄）\n"
+            "一个教会团体称，警方9日在汽车站抓获5名脱北者。",
+            "一个教会团体称，警方9日在汽车站抓获5名脱北者。",
+        ),
+        (
+            "2019年5月3日，吉林珲春口岸外停着的大巴。\n李明 摄\n一个教会团体称，警方9日在汽车站抓获5名脱北者。",
+            "一个教会团体称，警方9日在汽车站抓获5名脱北者。",
+        ),
+    ],
+)
+def test_korean_and_chinese_captions_are_dropped(text: str, kept: str) -> None:
+    assert strip_clutter(text) == kept
 
 
 # --- summaries of whole articles ----------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""Feed bytes to Items; the only module importing feedparser. Links canonical, dates UTC, text plain."""
+"""Feed bytes to Items; the only module importing feedparser. Links canonical, dates UTC, text plain.
+
+Descriptions and content keep their blocks, one per line: a photo caption, a cookie banner or a "continue
+reading" link is then a line of its own that clutter removal (bot.summarize.strip_clutter) drops whole,
+instead of words run into the report's first sentence. Captions marked as such (<figcaption>, a CMS
+caption or credit class) are dropped here already. Titles are one line.
+"""
 
 from __future__ import annotations
 
@@ -72,8 +78,20 @@ _XML_DECLARATION = re.compile(rb"<\?xml\s", re.ASCII)
 _DECLARATION_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|[\[\]>]")
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_SKIPPED_ELEMENTS = frozenset({"script", "style", "noscript", "template"})
-# Block elements end a word: "<p>a</p><p>b</p>" is "a b", while "H<sub>2</sub>O" stays "H2O".
+_SKIPPED_ELEMENTS = frozenset({"script", "style", "noscript", "template", "figcaption"})
+# Elements whose class marks a photo caption or credit ("wp-caption-text", "image-credit", "photo-caption"),
+# skipped with their content as <figcaption> is. "credit" alone is too wide ("credit-card" widgets aside,
+# it is rare); it counts only beside photo, image, media or picture.
+_CAPTION_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:(?:wp-|figure-|image-|img-|photo-|media-|picture-)?caption(?:-text)?"
+    r"|(?:image|img|photo|media|picture)[-_]?credits?)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+# Elements that hold no end tag: a class on them cannot start a skipped stretch.
+_VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
+# Block elements end a line: "<p>a</p><p>b</p>" is "a\nb", while "H<sub>2</sub>O" stays "H2O".
 _BLOCK_ELEMENTS = frozenset(
     {
         "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
@@ -128,7 +146,7 @@ def parse_feed(
     if not items and (result.get("bozo") or not result.get("version")):
         detail = malformed or "no RSS, Atom or RDF feed in the document"
         raise FeedError(feed.name, base_url, "not-a-feed", detail)
-    title = _cap(_detail_text(result.feed, "title"), MAX_TITLE_CHARS)
+    title = _cap(_squash(_detail_text(result.feed, "title")), MAX_TITLE_CHARS)
     return ParsedFeed(title=title, items=tuple(items), malformed=malformed)
 
 
@@ -152,12 +170,13 @@ def canonical_url(url: str, base: str | None = None) -> str:
 
 
 def clean_text(html_or_text: str) -> str:
-    """Plain text of an HTML fragment: tags dropped (script/style/noscript with their content),
-    entities unescaped (a double-escaped '&amp;amp;' too), whitespace collapsed to single spaces."""
+    """Plain text of an HTML fragment, one block per line: tags dropped (script/style/noscript and
+    captions with their content), entities unescaped (a double-escaped '&amp;amp;' too), whitespace
+    inside a block collapsed to single spaces, empty blocks dropped."""
     extractor = _TextExtractor()
     extractor.feed(html_or_text)
     extractor.close()
-    return _plain("".join(extractor.parts))
+    return _lines("".join(extractor.parts))
 
 
 def normalize_title(title: str) -> str:
@@ -299,7 +318,7 @@ def _describe(exc: object) -> str:
 
 def _item(entry: Any, *, feed: Feed, fetched: datetime) -> Item | None:
     """One Item from a feedparser entry, or None when it has no title, link or summary."""
-    title = _cap(_detail_text(entry, "title"), MAX_TITLE_CHARS)
+    title = _cap(_squash(_detail_text(entry, "title")), MAX_TITLE_CHARS)
     summary = _cap(_detail_text(entry, "summary"), MAX_TEXT_CHARS)
     # Feeds relayed by FeedBurner link to a redirector and name the article in origLink.
     full_link = _http_url(canonical_url(str(entry.get("feedburner_origlink") or "")))
@@ -361,8 +380,8 @@ def _published(entry: Any, fetched: datetime) -> tuple[datetime, bool]:
 
 
 def _detail_text(node: Any, key: str) -> str:
-    """Cleaned text of `node[key]`: tags stripped when feedparser says it is HTML, else only
-    whitespace folded (a plain-text title like 'Vector<int>' keeps its angle brackets)."""
+    """Cleaned text of `node[key]`, one block or line per line: tags stripped when feedparser says it
+    is HTML, else only whitespace folded (a plain-text title like 'Vector<int>' keeps its angle brackets)."""
     value = node.get(key)
     if not value:
         return ""
@@ -378,11 +397,11 @@ def _content_text(entry: Any) -> str:
         text = _typed_text(str(block.get("value") or ""), str(block.get("type") or "text/html"))
         if text and text not in texts:
             texts.append(text)
-    return " ".join(texts)
+    return "\n".join(texts)
 
 
 def _typed_text(value: str, mime: str) -> str:
-    return clean_text(value) if mime in _HTML_TYPES else _plain(value)
+    return clean_text(value) if mime in _HTML_TYPES else _lines(value)
 
 
 def _cap(text: str, limit: int) -> str:
@@ -395,6 +414,11 @@ def _plain(text: str) -> str:
     return _squash(_LEFTOVER_ENTITY.sub(lambda m: html.unescape(m.group()), text))
 
 
+def _lines(text: str) -> str:
+    """Text whose line breaks are kept (block ends): each line _plain, blank lines dropped."""
+    return "\n".join(line for line in (_plain(raw) for raw in text.splitlines()) if line)
+
+
 def _squash(text: str) -> str:
     """Control characters to spaces, invisible ones dropped, whitespace runs to one space."""
     text = text.translate(_SQUASHED)
@@ -402,32 +426,50 @@ def _squash(text: str) -> str:
 
 
 class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML fragment, minus script-like elements."""
+    """Collects the text of an HTML fragment, a line break at each block's edges, minus script-like
+    elements and captions. Whitespace inside the markup's text is no line break: feeds wrap HTML anywhere."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skipping = 0
+        self._caption_tag = ""  # the element, marked as a caption by its class, being skipped
+        self._caption_depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._caption_tag:
+            if tag == self._caption_tag == "p":
+                self._caption_tag = ""  # a <p> cannot hold a <p>: the unclosed caption ended
+            elif tag == self._caption_tag:
+                self._caption_depth += 1
         if tag in _SKIPPED_ELEMENTS:
             self._skipping += 1
-        elif tag in _BLOCK_ELEMENTS:
-            self.parts.append(" ")
+        elif not self._caption_tag and tag not in _VOID_ELEMENTS and _is_caption_class(attrs):
+            self._caption_tag, self._caption_depth = tag, 1
+        if tag in _BLOCK_ELEMENTS:
+            self.parts.append("\n")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK_ELEMENTS:
-            self.parts.append(" ")
+            self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIPPED_ELEMENTS:
             self._skipping = max(0, self._skipping - 1)
-        elif tag in _BLOCK_ELEMENTS:
-            self.parts.append(" ")
+        if tag == self._caption_tag:
+            self._caption_depth -= 1
+            if self._caption_depth <= 0:
+                self._caption_tag = ""
+        if tag in _BLOCK_ELEMENTS:
+            self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
+        if not self._skipping and not self._caption_tag:
+            self.parts.append(" ".join(data.splitlines()))
+
+
+def _is_caption_class(attrs: list[tuple[str, str | None]]) -> bool:
+    return any(name == "class" and value and _CAPTION_CLASS.search(value) for name, value in attrs)
 
 
 # --- URLs ------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Thin command and button handlers: read the arguments, check who may do it, call a service, reply.
 
-Replies are Telegram HTML made by bot.telegram.format in the chat's language (a stored chat's own setting;
+Replies are Telegram HTML made by bot.telegram.messages in the chat's language (a stored chat's own setting;
 for a chat not stored yet, the language of the Telegram user who wrote), escaping everything from feeds
 and users. Services are synchronous database work; they run in a worker thread so a SQLite writer holding
 its lock (the pipeline storing a feed) never freezes the event loop that answers everyone else.
