@@ -256,14 +256,19 @@ def anchor(story: OpenStory, analysis: Analysis) -> tuple[bool, str] | None:
 
 
 def _reason(similarity: float, story: OpenStory, analysis: Analysis, thresholds: Thresholds) -> str | None:
-    """Why the report joins a story near it in time at this similarity, or None when it does not."""
-    if similarity >= min(thresholds.join, thresholds.clear):
+    """Why the report joins a story near it in time at this similarity, or None when it does not.
+
+    Below the join threshold an anchor is the better reason: "similar" between join and clear only holds
+    when the story is clearly the closest (decide's margin), while a shared count or crossing holds anyway.
+    """
+    if similarity >= thresholds.join:
         return "similar"
     found = anchor(story, analysis)
-    if found is None:
-        return None
-    pinned, what = found
-    return what if similarity >= (thresholds.pinned if pinned else thresholds.anchored) else None
+    if found is not None:
+        pinned, what = found
+        if similarity >= (thresholds.pinned if pinned else thresholds.anchored):
+            return what
+    return "similar" if similarity >= thresholds.clear else None
 
 
 def decide(
