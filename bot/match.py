@@ -423,3 +423,35 @@ def explain(topic: CompiledTopic, text: str) -> str:
         else:
             lines.append(f"  exclude: {hit[0]!r} fired on {hit[1]!r}")
     return "\n".join(lines)
+
+
+def explain_item(topic: CompiledTopic, item: Item) -> str:
+    """`explain` for one item, with the verdict of both tiers: the keyword groups, then (for a topic with
+    examples) the anchor, the closest examples and near-miss with their scores, and the threshold."""
+    everywhere = Feed(name=item.feed, url="", language=item.language, interval_seconds=0, outlet=item.outlet)
+    decision = decide_items([topic], [item], everywhere)[0][0]
+    keyword_lines = explain(topic, item.text).splitlines()[1:]
+    verdict = f"MATCH by {decision.tier}" if decision.matched else "no match"
+    lines = [f"{topic.id}: {verdict}: {decision.reason}", *keyword_lines]
+    semantic = topic.semantic
+    if semantic is None:
+        return "\n".join(lines)
+    anchor = _first_hit(semantic.anchor, normalize(item.text))
+    lines.append(f"  anchor: {anchor[0]!r} matched {anchor[1]!r}" if anchor else
+                 f"  anchor: nothing matched (terms: {_shorten(semantic.anchor.terms)})")
+    text = item_vector_text(item)
+    vector = semantic.embedder.embed([text])[0]
+    examples, near = semantic.vectors()
+    language = item_language(item)
+    lines.append(f"  vector text ({language}): {text!r}")
+    scores = examples @ vector
+    for row in np.argsort(-scores)[:3]:
+        lines.append(f"  example {float(scores[row]):.2f}: {semantic.examples[row]!r}")
+    worst, near_score = _closest(near, semantic.near_languages, vector, language)
+    if worst >= 0:
+        lines.append(f"  closest near-miss {near_score:.2f}: {semantic.near_misses[worst]!r}")
+    lines.append(
+        f"  examples tier: needs {semantic.threshold:.2f} to an example of the item's language "
+        f"and {semantic.margin:.2f} more than to any near-miss"
+    )
+    return "\n".join(lines)

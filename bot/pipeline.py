@@ -15,7 +15,7 @@ from bot.errors import FeedError, FeedGone
 from bot.extract import main_text
 from bot.facts import Gazetteer
 from bot.fetch import Fetched, Fetcher, FetchLimits
-from bot.match import CompiledTopic, compile_topics, match_item
+from bot.match import CompiledTopic, compile_topics, match_items
 from bot.parse import normalize_title, parse_feed
 from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
@@ -112,8 +112,8 @@ def ingest_items(
                 results[index] = IngestedItem(item, (), None, stored)
         pending.clear()
 
-    for item, key in zip(items, keys, strict=True):
-        matched = match_item(topics, item, feed)
+    # One call for the batch: items that reach a topic's semantic tier are embedded together.
+    for item, key, matched in zip(items, keys, match_items(topics, items, feed), strict=True):
         named = item.guid in guids or (item.link and item.link in links) or (key and key in titles)
         if named and pending:
             flush()  # the item it repeats may be one of the batch's, still waiting to be inserted
