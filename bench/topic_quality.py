@@ -210,16 +210,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs.append(time.perf_counter() - start)
     reaching = [item for item, d in zip(public, public_decisions, strict=True)
                 if d.tier == "examples" or "examples:" in d.reason]
-    start = time.perf_counter()
-    for item in reaching:
-        item_vector_text(item)  # the stories step's vector text: part of making the vector, not of matching
-    text_time = time.perf_counter() - start
+    text_runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for item in reaching:
+            item_vector_text(item)  # the stories step's vector text: part of making the vector, not matching
+        text_runs.append(time.perf_counter() - start)
+    text_time = min(text_runs)
     beyond = max(min(runs) - text_time, 0.0)
     print(
         f"timing: {len(public)} public items, {reached} reached the examples tier: {first * 1000:.0f} ms with "
         f"embedding; {min(runs) * 1000:.0f} ms with the vectors given (best of 3), of which "
-        f"{text_time * 1000:.0f} ms making their vector texts: matching {beyond / len(public) * 1000:.3f} ms/item "
-        f"beyond the vector"
+        f"{text_time * 1000:.0f} ms (best of 3) making their vector texts: matching "
+        f"{beyond / len(public) * 1000:.3f} ms/item beyond the vector"
     )
     if args.show or args.show_report:
         print("\nmistakes on the labeled items:")

@@ -44,8 +44,8 @@ from bot.stories.similarity import Embedder, shared_embedder
 
 # The semantic tier's defaults, chosen by bench/topic_quality.py on the "tune" half of our labeled NK items
 # with zero false alarms on the 863 + 300 public negatives of ../shared/eval-public (see the README).
-DEFAULT_THRESHOLD = 0.54
-DEFAULT_MARGIN = 0.04
+DEFAULT_THRESHOLD = 0.60
+DEFAULT_MARGIN = 0.06
 
 # Scripts written without spaces between words: a term containing any of these matches as a substring.
 _UNSPACED = re.compile(
