@@ -445,6 +445,9 @@ def explain_item(topic: CompiledTopic, item: Item) -> str:
     language = item_language(item)
     lines.append(f"  vector text ({language}): {text!r}")
     scores = examples @ vector
+    same = semantic.example_languages == language
+    if same.any():  # the tier compares the item with the examples of its own language only
+        scores = np.where(same, scores, np.float32(-2.0))
     for row in np.argsort(-scores)[:3]:
         lines.append(f"  example {float(scores[row]):.2f}: {semantic.examples[row]!r}")
     worst, near_score = _closest(near, semantic.near_languages, vector, language)
