@@ -51,10 +51,7 @@ def decide(topic: CompiledTopic, *items: Item) -> list[tuple[bool, str, str]]:
 
 
 def test_a_handover_told_without_the_keywords_matches_by_example_with_the_reason(nk: CompiledTopic) -> None:
-    report = item(
-        "Chinese police pass three North Korean women to the North's guards at Namyang",
-        "A church group in Seoul said it lost touch with them after their arrest in Yanji.",
-    )
+    report = item("North Korean women caught in Yanji were driven to the border bridge and given to the North's guards")
     [(matched, tier, reason)] = decide(nk, report)
     assert not matches(nk, report.text)  # the keywords alone miss it
     assert (matched, tier) == (True, "examples")
