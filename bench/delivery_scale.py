@@ -35,7 +35,6 @@ sys.path.insert(0, str(ROOT))
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
-from bot.cluster import StoryProfile  # noqa: E402
 from bot.delivery import Deliverer, DeliveryReport  # noqa: E402
 from bot.domain import ChatKind, Facts, Feed, Item, Urgency  # noqa: E402
 from bot.ratelimit import Limits, Pacer  # noqa: E402
@@ -103,7 +102,7 @@ def prepare(db: Database, chats: int, now: datetime) -> None:
             urgency=Urgency.URGENT, topics=(TOPIC,), actions=(), language="en",
             first_published=now, last_published=now, source_count=1,
         )
-        story_id = uow.stories.create(content, StoryProfile(0, now, now, 1, ()), now)
+        story_id = uow.stories.create(content, None, now)
         feed = Feed(name="wire", url="https://wire.example/rss", language="en", interval_seconds=900, outlet="Wire")
         uow.feeds.sync([feed], now)
         item = Item(

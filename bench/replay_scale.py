@@ -1,21 +1,14 @@
-"""Throughput and memory of the real pipeline on synthetic feeds, and clustering cost against a full database.
+"""Throughput and memory of the real pipeline on synthetic feeds (the story step's own cost: story_cost.py).
 
-    .venv/bin/python bench/replay_scale.py [--items 10000] [--stories 1000,100000] [--probe 200]
-                                           [--skip-replay] [--skip-clustering] [--tracemalloc] [--keep DIR]
+    .venv/bin/python bench/replay_scale.py [--items 10000] [--tracemalloc] [--keep DIR]
 
-1. Replay: --items synthetic articles (most off-topic; about 10% retellings of North Korean repatriation
+Replay: --items synthetic articles (most off-topic; about 10% retellings of North Korean repatriation
    events; a few syndicated copies and re-posts) are written as RSS files, one per feed, into a temporary
    folder, then replayed in-process exactly as `advocacy-bot replay` does (bot.replay.replay into a scratch
    SQLite file, every record serialized with bot.replay.dumps). Prints wall time, items/s and peak memory
    (ru_maxrss of the whole process; with --tracemalloc also the Python heap peak of the replay, which slows
    it down several times), and pairwise precision and recall of "same story" against the synthetic events,
    also counting as one the events no method can tell apart (same count, same crossing, days apart).
-2. Clustering: for each size in --stories, a scratch database is filled with that many on-topic stories
-   through StoryRepository.create/index (profiles from bot.cluster.signature/profile_for, each with one
-   stored source item), all inside the follow-up window so every one is reachable as a candidate (the worst
-   case). Then --probe new on-topic items (half retell a stored event, half are new events) go through
-   bot.stories.assign_story, the pipeline's story step; the mean, median and p95 ms per item are printed.
-
 Everything is seeded, so two runs write the same feeds; only the timings vary.
 """
 
@@ -24,7 +17,6 @@ from __future__ import annotations
 import argparse
 import random
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -40,16 +32,11 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.cluster import index_keys, profile_for, signature  # noqa: E402
+
 from bot.config import Config, load_config  # noqa: E402
-from bot.domain import Facts, Feed, Item, Urgency  # noqa: E402
 from bot.facts import Gazetteer, load_gazetteer  # noqa: E402
-from bot.parse import normalize_title  # noqa: E402
-from bot.pipeline import story_rules  # noqa: E402
 from bot.replay import dumps, replay  # noqa: E402
 from bot.storage.db import Database, sqlite_url  # noqa: E402
-from bot.storage.stories import StoryContent  # noqa: E402
-from bot.stories.step import StoryRules, assign_story  # noqa: E402
 
 CONFIG = ROOT / "feeds.yaml"
 TOPIC = "nk-repatriation"
@@ -462,137 +449,14 @@ def bench_replay(n: int, feeds: int, folder: Path, config: Config, gazetteer: Ga
     print(f", tracemalloc peak {heap / 1e6:.0f} MB (replay only)" if heap is not None else "")
 
 
-# --- 2. clustering cost against many stored stories ----------------------------------------------------------
-
-BENCH_FEED = Feed(name="Bench Feed", url="https://bench.example/feed.xml", language="en", interval_seconds=900,
-                  outlet="Bench")  # fmt: skip
-
-
-def _item(article_id: str, title: str, body: str, published: datetime) -> Item:
-    link = f"https://bench.example/{article_id}"
-    return Item(
-        feed=BENCH_FEED.name, outlet=BENCH_FEED.outlet, guid=link, link=link, title=title, summary=body,
-        content="", language="ko" if any("\uac00" <= ch <= "\ud7a3" for ch in title) else "en",
-        published=published, fetched=published,
-    )  # fmt: skip
-
-
-def _event_entities(event: Event) -> frozenset[str]:
-    """The names fact extraction would find, given directly: analysing 100,000 seed texts would take long."""
-    reporter = {"the Transitional Justice Working Group": "TJWG", "the NKDB": "NKDB",
-                "the Ministry of Unification": "South Korea's Ministry of Unification"}.get(
-        event.reporter, event.reporter)  # fmt: skip
-    return frozenset({event.cn, event.kp, event.province, reporter, "China", "North Korea"})
-
-
-def seed_stories(db: Database, count: int, rng: random.Random, end: datetime) -> tuple[list[Event], float]:
-    """Store `count` one-report stories spread over the 40 days before `end`; returns their events, seconds."""
-    started = time.perf_counter()
-    events: list[Event] = []
-    batch = 1000
-    for first in range(0, count, batch):
-        if first and first % 20_000 == 0:
-            print(f"    seeded {first:,} of {count:,} stories ({time.perf_counter() - started:.0f} s)", flush=True)
-        with db.unit_of_work() as uow:
-            for k in range(first, min(first + batch, count)):
-                published = end - timedelta(days=40) * (1 - k / count)
-                event = new_event(k, rng, published - timedelta(hours=12))
-                events.append(event)
-                title, body = on_topic(event, rng)
-                item = _item(f"seed/{k}", title, body, published)
-                sig = signature(
-                    item, entities=_event_entities(event), numbers=frozenset({event.count}),
-                    dates=frozenset({event.day.date().isoformat()}),
-                )  # fmt: skip
-                content = StoryContent(
-                    title=title, summary=body[:300],
-                    facts=Facts(event.count, event.count, (event.cn, event.kp), (event.day.date().isoformat(),),
-                                (), 1),
-                    urgency=Urgency.URGENT, topics=(TOPIC,), actions=(), language=item.language,
-                    first_published=published, last_published=published, source_count=1,
-                )  # fmt: skip
-                item_id = uow.items.add(item, title_key=normalize_title(title), topics=(TOPIC,))
-                story_id = uow.stories.create(content, profile_for(0, sig), published)
-                uow.stories.attach(item_id, story_id)
-                uow.stories.index(story_id, index_keys(sig), published)
-    return events, time.perf_counter() - started
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    """Per-item wall and CPU timings of assign_story, and how many probes joined a story."""
-
-    millis: tuple[float, ...]
-    cpu_millis: tuple[float, ...]
-    joined: int
-    created: int
-
-
-def probe(
-    db: Database, events: Sequence[Event], n: int, rng: random.Random, when: datetime, rules: StoryRules
-) -> ProbeResult:
-    """Time assign_story for `n` new on-topic items: even ones retell a recent stored event, odd ones are new."""
-    recent = list(events[-max(1, len(events) // 20) :])  # the last 2 days or so: within the story window
-    millis: list[float] = []
-    cpu_millis: list[float] = []
-    joined = created = 0
-    per_uow = 20  # the pipeline commits once per feed; a feed brings a few dozen items
-    for first in range(0, n, per_uow):
-        with db.unit_of_work() as uow:
-            for k in range(first, min(first + per_uow, n)):
-                fresh = new_event(10_000_000 + k, rng, when - timedelta(hours=8))
-                event = rng.choice(recent) if k % 2 == 0 else fresh
-                title, body = on_topic(event, rng)
-                item = _item(f"probe/{k}", title, body, when + timedelta(minutes=k))
-                item_id = uow.items.add(item, title_key=normalize_title(title), topics=(TOPIC,))
-                t, c = time.perf_counter(), time.process_time()
-                change = assign_story(uow, item_id, item, (TOPIC,), rules, when)
-                millis.append((time.perf_counter() - t) * 1000)
-                cpu_millis.append((time.process_time() - c) * 1000)
-                created += change.created
-                joined += not change.created
-    return ProbeResult(tuple(millis), tuple(cpu_millis), joined, created)
-
-
-def bench_clustering(sizes: Sequence[int], n_probe: int, folder: Path, rules: StoryRules) -> None:
-    """Fill a database per size, then time the probes against it."""
-    print(f"clustering: {n_probe} new items through assign_story against N stored stories")
-    for size in sizes:
-        rng = random.Random(SEED + size)
-        db = Database(sqlite_url(folder / f"stories-{size}.sqlite3"))
-        try:
-            db.upgrade()
-            with db.unit_of_work() as uow:
-                uow.feeds.sync([BENCH_FEED], START)
-            end = START + timedelta(days=60)
-            events, seconds = seed_stories(db, size, rng, end)
-            result = probe(db, events, n_probe, rng, end + timedelta(hours=1), rules)
-        finally:
-            db.dispose()
-        ms = sorted(result.millis)
-        p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
-        print(
-            f"  N={size:>7,}: seeded in {seconds:.0f} s; per item wall mean {statistics.fmean(ms):.1f} ms, "
-            f"median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, max {ms[-1]:.1f} ms; "
-            f"CPU mean {statistics.fmean(result.cpu_millis):.1f} ms "
-            f"({result.joined} joined a story, {result.created} new)",
-            flush=True,
-        )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the selected measurements and print them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--items", type=int, default=10_000, help="synthetic items to replay (default 10000)")
     parser.add_argument("--feeds", type=int, default=0, help="feeds to spread them over (default items/250, >= 5)")
-    parser.add_argument("--stories", default="1000,100000", help="stored story counts to probe, comma-separated")
-    parser.add_argument("--probe", type=int, default=200, help="new items timed per story count (default 200)")
-    parser.add_argument("--skip-replay", action="store_true")
-    parser.add_argument("--skip-clustering", action="store_true")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace the Python heap (slow)")
     parser.add_argument("--keep", type=Path, help="write feeds and databases here instead of a temporary folder")
     args = parser.parse_args(argv)
-    sizes = [int(s.replace("_", "")) for s in args.stories.split(",") if s.strip()]
     feeds = args.feeds or max(5, args.items // 250)
 
     # Read once: the configuration and the gazetteer (compiling its patterns) are start-up costs, not per item.
@@ -603,12 +467,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="replay-scale-") as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        if not args.skip_replay:
-            feed_folder = folder / "feeds"
-            feed_folder.mkdir(exist_ok=True)
-            bench_replay(args.items, feeds, feed_folder, config, gazetteer, trace=args.tracemalloc)
-        if not args.skip_clustering:
-            bench_clustering(sizes, args.probe, folder, story_rules(config, gazetteer))
+        feed_folder = folder / "feeds"
+        feed_folder.mkdir(exist_ok=True)
+        bench_replay(args.items, feeds, feed_folder, config, gazetteer, trace=args.tracemalloc)
     return 0
 
 

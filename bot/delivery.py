@@ -356,6 +356,8 @@ class Deliverer:
             if story is None:
                 # Cached per batch: a revision that lands meanwhile is shown later by an edit.
                 story = stories[entry.story_id] = uow.stories.get(entry.story_id)
+            if story.merged_into is not None:
+                return f"not sent: the story became part of story {story.merged_into}"
             if not set(story.topics) & set(chat.topics):
                 return "chat unsubscribed from the story's topics before it went out"
             return _Job(entry, chat, story)

@@ -130,6 +130,41 @@ class Analysis:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryState:
+    """What the story step keeps on a story row to decide joins, bounded whatever the story's size.
+
+    `centre` is the sum of every member's vector (float32 bytes); `members` are the kept members' item ids
+    (the first reports and the latest ones) and `vectors` their vectors (float16 bytes, in that order).
+    Counts, event dates, names, outlets and topics are those the members gave, bounded too. `version` is the
+    analysis version it was built from: another version is rebuilt from the kept members when next read.
+    """
+
+    version: str
+    size: int
+    centre: bytes
+    members: tuple[int, ...]
+    vectors: bytes
+    counts: tuple[tuple[int, int], ...] = ()
+    dates: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStoryRecord:
+    """A story a new report may join, as stored: its times, its state (None before the step first kept
+    one), the story it follows up, and the stories an admin split apart from it."""
+
+    story_id: int
+    first_published: datetime
+    last_published: datetime
+    state: StoryState | None
+    follow_up_of: int | None = None
+    apart: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class ActionRule:
     """An advocacy action from feeds.yaml; `text` has {count} {places} {date} {reporters} placeholders."""
 
@@ -186,6 +221,7 @@ class Story:
     follow_up_of: int | None = None
     revision: int = 1
     language: str = "en"
+    merged_into: int | None = None  # the story this one became part of (its alerts point there)
 
 
 @dataclass(frozen=True, slots=True)

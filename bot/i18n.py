@@ -53,6 +53,7 @@ KEYWORDS: Mapping[str, tuple[int, ...] | None] = {
     "nhtml": (1, 2),
     "N_": None,
     "InputError": None,  # bot.services: a user's mistake, said in their language
+    "Refused": None,  # bot.stories.merge: an admin's correction that cannot be made, said the same way
 }
 
 _TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8}){0,3}")

@@ -32,8 +32,6 @@ HEARTBEAT = "scheduler"
 _TOLD = "report:"
 _DAILY = "report:daily"
 _FAILURES_SEEN = "report:failures-since"
-# Story index rows older than the follow-up window can match nothing; this much slack keeps them a while longer.
-_KEY_SLACK = timedelta(days=2)
 
 
 def describe(report: DeliveryReport) -> str:
@@ -113,9 +111,9 @@ class Jobs:
             while True:
                 report = await self.poller.run_cycle(claim=self.poll_claim)
                 self.state.last_cycle, self.state.last_cycle_at = report, self.clock()
-                self.metrics.polled((o.status, o.new_items, o.new_stories) for o in report.outcomes)
+                self.metrics.polled(((o.status, o.new_items) for o in report.outcomes), report.new_stories)
                 if report.outcomes:
-                    stories = sum(o.new_stories for o in report.outcomes)
+                    stories = report.new_stories
                     items = sum(o.new_items for o in report.outcomes)
                     log.info("poll: %d feeds, %d new items, %d new stories, %d failed",
                              len(report.outcomes), items, stories, report.failed)
@@ -178,9 +176,8 @@ class Jobs:
         defaults = self.config.defaults
         with self.db.unit_of_work() as uow:
             pruned = uow.items.prune(now - timedelta(days=defaults.retention_days))
-            keys = uow.stories.prune_keys(now - timedelta(days=defaults.followup_window_days) - _KEY_SLACK)
-            if pruned or keys:
-                log.info("maintenance: pruned %d items and %d story index rows", pruned, keys)
+            if pruned:
+                log.info("maintenance: pruned %d items", pruned)
             return self._report(uow, now)
 
     def _report(self, uow: UnitOfWork, now: datetime) -> str | None:

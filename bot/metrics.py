@@ -25,8 +25,8 @@ PREFIX = "advocacy_bot"
 class Metrics:
     """Where the jobs report what they did. This base records nothing (no METRICS_PORT)."""
 
-    def polled(self, outcomes: Iterable[tuple[str, int, int]]) -> None:
-        """One poll cycle: each feed's (status, new items, new stories)."""
+    def polled(self, outcomes: Iterable[tuple[str, int]], stories: int) -> None:
+        """One poll cycle: each feed's (status, new items), and the stories it opened."""
 
     def delivered(self, sent: int, failed: int, retried: int) -> None:
         """One delivery drain's outcome counts."""
@@ -60,11 +60,11 @@ class _Prometheus(Metrics):
         registry.register(_DatabaseCollector(db, prom))
         self._server, self._thread = prom.start_http_server(port, addr=address, registry=registry)
 
-    def polled(self, outcomes: Iterable[tuple[str, int, int]]) -> None:
-        for status, items, stories in outcomes:
+    def polled(self, outcomes: Iterable[tuple[str, int]], stories: int) -> None:
+        for status, items in outcomes:
             self._feeds.labels(status).inc()
             self._items.inc(items)
-            self._stories.inc(stories)
+        self._stories.inc(stories)
 
     def delivered(self, sent: int, failed: int, retried: int) -> None:
         self._sent.inc(sent)

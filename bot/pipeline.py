@@ -1,4 +1,5 @@
-"""One polling cycle, read top to bottom: due feeds, fetch, parse, match, dedupe, store (one transaction per feed)."""
+"""One polling cycle, read top to bottom: due feeds, fetch, parse, then per feed one transaction (dedupe,
+match, store, analyse), then the cycle's reports placed into stories together, with their alerts owed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.config import Config
@@ -21,7 +22,7 @@ from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
 from bot.storage.repositories import Claim, ItemRejected, Original
 from bot.storage.unit_of_work import UnitOfWork
-from bot.stories.step import StoryRules, assign_story
+from bot.stories.step import StepReport, StoryRules, analyse_new, place_pending
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,10 @@ class IngestedItem:
     topics: tuple[str, ...]
     duplicate_of: str | None
     item_id: int | None
-    story_id: int | None = None
-    story_created: bool = False
+    story_id: int | None = None  # a repeat's story; a new item gets its story when the cycle's reports are placed
     duplicate_reason: str | None = None
     error: str | None = None
+    original_id: int | None = None  # the stored item a repeat repeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +64,18 @@ class FeedOutcome:
     duplicates: int = 0
     error: str | None = None
     malformed: str | None = None
-    new_stories: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class CycleReport:
-    """Every due feed's outcome, in the order the feeds finished."""
+    """Every due feed's outcome, in the order the feeds finished, and what the story step did."""
 
     outcomes: tuple[FeedOutcome, ...]
+    stories: StepReport = field(default_factory=StepReport)
+
+    @property
+    def new_stories(self) -> int:
+        return len(self.stories.created)
 
     @property
     def failed(self) -> int:
@@ -86,13 +91,14 @@ def ingest_items(
     rules: StoryRules,
     now: datetime,
 ) -> list[IngestedItem]:
-    """Match each item to topics, store it unless it repeats a stored item, and put matched ones into stories.
+    """Match each item to topics, store it unless it repeats a stored item, and analyse the matched ones.
 
     The stored dedupe keys of the whole batch are read at once: only an item one of them names gets the exact
     per-item check. Items that match no topic are inserted together at the end (or earlier, when a later item
     of the batch might repeat one of them). A repeat that matches a topic when its stored original did not
     replaces it and goes on to the story step: dedupe never hides an on-topic report. An item the database
-    refuses is left out (with its reason) and the others are stored.
+    refuses is left out (with its reason) and the others are stored. Matched items wait, analysed, for the
+    cycle's story step (`place_stories`).
     """
     keys = [normalize_title(item.title) for item in items]
     known = uow.items.known_keys(
@@ -101,6 +107,7 @@ def ingest_items(
     )
     guids, links, titles = set(known.guids), set(known.links), set(known.title_keys)
     results: list[IngestedItem | None] = []
+    matched_new: list[tuple[int, Item]] = []
     pending: list[tuple[int, Item, str]] = []  # unmatched new items not inserted yet: (index in results, item, key)
 
     def flush() -> None:
@@ -138,13 +145,18 @@ def ingest_items(
         except ItemRejected as exc:
             results.append(_rejected(feed, item, matched, exc))
             continue
-        change = assign_story(uow, item_id, item, matched, rules, now)
-        if change.created or change.changed:
-            # The outbox rows go in with the story, in this transaction: a story is never stored unannounced.
-            uow.outbox.enqueue(change.story_id, now)
-        results.append(IngestedItem(item, matched, None, item_id, change.story_id, change.created))
+        matched_new.append((item_id, item))
+        results.append(IngestedItem(item, matched, None, item_id))
     flush()
+    analyse_new(uow, matched_new, rules)
     return [r for r in results if r is not None]
+
+
+def place_stories(uow: UnitOfWork, rules: StoryRules, now: datetime) -> StepReport:
+    """Place the stored reports waiting for a story, together, in published-time order; the outbox rows go
+    in with the stories, in this transaction: a story is never stored unannounced."""
+    uow.feeds.lock_stories()  # other workers on the database place one batch at a time too
+    return place_pending(uow, rules, now)
 
 
 def find_original(uow: UnitOfWork, item: Item, feed: Feed, config: Config, title_key: str) -> Original | None:
@@ -157,7 +169,9 @@ def _duplicate(feed: Feed, item: Item, matched: tuple[str, ...], original: Origi
     """A repeat that is not stored, logged so an operator can see what was dropped and why."""
     shown = original.link or original.guid
     log.info("feed %r: duplicate dropped: %s (%s as %s)", feed.name, item.link or item.guid, original.reason, shown)
-    return IngestedItem(item, matched, shown, None, original.story_id, duplicate_reason=original.reason)
+    return IngestedItem(
+        item, matched, shown, None, original.story_id, duplicate_reason=original.reason, original_id=original.id
+    )
 
 
 def _rejected(feed: Feed, item: Item, matched: tuple[str, ...], exc: ItemRejected) -> IngestedItem:
@@ -232,7 +246,14 @@ class Poller:
             await asyncio.gather(*(one(s) for s in due))
         finally:
             await self._flush_quiet()
-        return CycleReport(tuple(outcomes))
+        # After every feed of the cycle is stored: the same reports give the same stories whatever order
+        # the feeds answered in.
+        stories = await asyncio.to_thread(self._place_stories)
+        return CycleReport(tuple(outcomes), stories)
+
+    def _place_stories(self) -> StepReport:
+        with self.db.unit_of_work() as uow:
+            return place_stories(uow, self.rules, self.clock())
 
     async def _note_quiet(self, write: Callable[[UnitOfWork], None]) -> None:
         """Queue the bookkeeping of a feed that brought nothing new (304 or the same body); written in batches.
@@ -285,8 +306,7 @@ class Poller:
             parsed = await asyncio.to_thread(self._parse, feed, fetched, now)
             if feed.full_text:
                 parsed = replace(parsed, items=await self._with_full_text(feed, parsed.items))
-            # One feed stores at a time: clustering reads the stories other feeds write, and two concurrent
-            # transactions (PostgreSQL's read committed) would each open a story for the same event.
+            # One feed stores at a time: dedupe reads the items other feeds write.
             async with self._store_lock:
                 results = await asyncio.to_thread(
                     self._store, feed, parsed, fetched, now, next_at, body_hash, new_url
@@ -305,7 +325,6 @@ class Poller:
         return FeedOutcome(
             feed.name, "ok", new_items=len(new), matched_items=sum(1 for r in new if r.topics),
             duplicates=len(results) - len(new), malformed=parsed.malformed,
-            new_stories=sum(1 for r in new if r.story_created),
         )
 
     def _parse(self, feed: Feed, fetched: Fetched, now: datetime) -> ParsedFeed:
@@ -355,7 +374,7 @@ class Poller:
     ) -> list[IngestedItem]:
         """Store the parsed items and the feed's new state in one transaction."""
         with self.db.unit_of_work() as uow:
-            uow.feeds.lock_stories()  # other workers on the database store one at a time too
+            uow.feeds.lock_stories()  # other workers on the database store one at a time too (dedupe)
             results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now)
             uow.feeds.record_fetched(
                 feed.name, now, next_check_at=next_at, etag=fetched.etag,

@@ -18,7 +18,7 @@ from bot.facts import Gazetteer
 from bot.language import guess_language
 from bot.match import CompiledTopic, Decision, compile_topics, decide_items, explain_item
 from bot.parse import parse_feed
-from bot.pipeline import IngestedItem, ingest_items, story_rules
+from bot.pipeline import IngestedItem, ingest_items, place_stories, story_rules
 from bot.storage.db import Database
 
 # Files a folder is searched for; each may also be gzipped (a saved feed.xml.gz), or any .gz file.
@@ -123,14 +123,24 @@ def replay(
     with db.unit_of_work() as uow:
         # The replayed files are this database's feeds (a scratch database: see --db in the README).
         uow.feeds.sync(list(feeds.values()), fetched)
-        for item, path, n in queue:
-            for result in ingest_items(uow, [item], feeds[item.feed], topics, config, rules, fetched):
-                if result.story_id is not None:
-                    story_ids[result.story_id] = None
-                if result.error is not None:
-                    yield {"type": "error", "file": str(path), "error": f"item not stored: {result.error}"}
-                else:
-                    yield item_record(result, decisions[(path, n)], topics if explain else ())
+        results = [
+            (result, path, n)
+            for item, path, n in queue
+            for result in ingest_items(uow, [item], feeds[item.feed], topics, config, rules, fetched)
+        ]
+        # As one poll cycle would: every report stored first, then placed into stories together.
+        placed = place_stories(uow, rules, fetched).placed
+        for result, path, n in results:
+            own = result.item_id if result.item_id is not None else result.original_id
+            if result.story_id is None and own is not None:
+                # Placed just now (a new report), or earlier (the report a repeat repeats).
+                result = replace(result, story_id=placed.get(own) or uow.stories.story_of_item(own))
+            if result.story_id is not None:
+                story_ids[uow.stories.resolve(result.story_id)] = None
+            if result.error is not None:
+                yield {"type": "error", "file": str(path), "error": f"item not stored: {result.error}"}
+            else:
+                yield item_record(result, decisions[(path, n)], topics if explain else ())
         for story_id in sorted(story_ids):
             yield story_record(uow.stories.get(story_id))
 

@@ -28,9 +28,12 @@ from bot.domain import (
     Topic,
 )
 from bot.errors import BotError, ConfigError
+from bot.facts import Gazetteer, load_gazetteer
 from bot.i18n import N_, negotiate
-from bot.pipeline import Clock
+from bot.pipeline import Clock, story_rules
 from bot.storage.db import Database
+from bot.stories.merge import Refused, merge_stories, split_story
+from bot.stories.step import StoryRules
 
 # /recent shows this many stories unless asked, and never more than RECENT_MAX (one message of lines).
 RECENT_DEFAULT = 5
@@ -375,11 +378,15 @@ def last_poll(states: Sequence[FeedState]) -> datetime | None:
 class Services:
     """The bot's requests over one Database and the current config; methods are synchronous and short."""
 
-    def __init__(self, config_ref: ConfigRef, db: Database, clock: Clock, reload: Callable[[], Config]) -> None:
+    def __init__(
+        self, config_ref: ConfigRef, db: Database, clock: Clock, reload: Callable[[], Config],
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
         self._config_ref = config_ref
         self._db = db
         self._clock = clock
         self._reload = reload
+        self._gazetteer = gazetteer
 
     # --- topics and subscriptions ---
 
@@ -566,10 +573,11 @@ class Services:
         return Listing(tuple(stories), topics, every)
 
     def story(self, story_id: int) -> Story | None:
-        """The story with its sources and actions, or None when there is no such story."""
+        """The story with its sources and actions, or None when there is no such story. A story merged into
+        another gives the one it became part of."""
         with self._db.unit_of_work() as uow:
             try:
-                return uow.stories.get(story_id)
+                return uow.stories.get(uow.stories.resolve(story_id))
             except KeyError:
                 return None
 
@@ -619,6 +627,29 @@ class Services:
             config_source=config.source,
             now=self._clock(),
         )
+
+    def merge_stories(self, a: int, b: int) -> Story:
+        """Join two stories into the older (operators' correction); InputError when it cannot be done."""
+        with self._db.unit_of_work() as uow:
+            try:
+                kept = merge_stories(uow, self._story_rules(), a, b, self._clock())
+            except Refused as refused:
+                raise InputError(refused.template, **refused.values) from None
+            return uow.stories.get(kept)
+
+    def split_story(self, story_id: int, source: str) -> tuple[Story, Story]:
+        """Move one source out of a story into its own (operators' correction): (the story, the new one)."""
+        with self._db.unit_of_work() as uow:
+            try:
+                new = split_story(uow, self._story_rules(), story_id, source, self._clock())
+            except Refused as refused:
+                raise InputError(refused.template, **refused.values) from None
+            return uow.stories.get(uow.stories.resolve(story_id)), uow.stories.get(new)
+
+    def _story_rules(self) -> StoryRules:
+        if self._gazetteer is None:
+            self._gazetteer = load_gazetteer()
+        return story_rules(self.config, self._gazetteer)
 
     def reload(self) -> ReloadResult:
         """Re-read feeds.yaml; when valid put it in force and sync the feeds, else keep the old one."""

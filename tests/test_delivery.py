@@ -17,7 +17,6 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.cluster import StoryProfile
 from bot.delivery import (
     Deliverer,
     DeliveryReport,
@@ -183,7 +182,7 @@ def new_story(
     """A story with one outlet, stored at `at` and owed to its subscribers (as the pipeline does)."""
     with db.unit_of_work() as uow:
         story_id = uow.stories.create(
-            content(urgency=urgency, sources=1, title=title), StoryProfile(0, T0, T0, 1, ()), at
+            content(urgency=urgency, sources=1, title=title), None, at
         )
         add_source(uow, story_id, "Wire", at)
         uow.outbox.enqueue(story_id, at)
@@ -198,7 +197,7 @@ def grow_story(db: Database, story_id: int, at: datetime, outlet: str, *, urgenc
         story = uow.stories.get(story_id)
         uow.stories.update(
             story_id, content(urgency=urgency, sources=sources, title=story.title),
-            StoryProfile(story_id, T0, T0, sources, ()), at,
+            None, at,
         )
         uow.outbox.enqueue(story_id, at)
 
@@ -552,7 +551,7 @@ def test_a_follow_up_storys_alert_waits_for_the_alert_of_the_story_it_follows(
     with database.unit_of_work() as uow:
         later = replace(content(urgency=Urgency.URGENT, sources=1, title="Tumen detainees sent back"),
                         follow_up_of=first)
-        follow_up = uow.stories.create(later, StoryProfile(0, T0, T0, 1, ()), T0)
+        follow_up = uow.stories.create(later, None, T0)
         add_source(uow, follow_up, "Herald", T0)
         uow.outbox.enqueue(follow_up, T0)
     # Chat 951's first alert fails for now (a 5xx) and waits its backoff; chat 952's is refused for good.

@@ -11,7 +11,7 @@ from bot.config import load_config
 from bot.domain import Item
 from bot.facts import load_gazetteer
 from bot.match import compile_topics
-from bot.pipeline import ingest_items, story_rules
+from bot.pipeline import ingest_items, place_stories, story_rules
 from bot.services import ConfigRef, Services
 from bot.storage.db import Database
 from bot.telegram.format import render_feed_health
@@ -119,6 +119,8 @@ def test_a_storage_error_on_one_item_keeps_the_other_items_of_the_batch(database
     rules = story_rules(config, load_gazetteer())
     with database.unit_of_work() as uow:
         results = ingest_items(uow, items, feed, compile_topics(config.topics), config, rules, now)
+    with database.unit_of_work() as uow:
+        place_stories(uow, rules, now)  # as the cycle does once its feeds are stored
     assert [r.item_id is not None for r in results] == [True, False, False, True]
     assert [bool(r.error) for r in results] == [False, True, True, False]
     with database.unit_of_work() as uow:

@@ -32,7 +32,7 @@ def test_the_endpoint_counts_polls_and_sends_and_reads_the_queue_from_the_databa
     port = free_port()
     metrics = serve_metrics(port, database, address="127.0.0.1")
     try:
-        metrics.polled([("ok", 5, 1), ("error", 0, 0), ("ok", 2, 0)])
+        metrics.polled([("ok", 5), ("error", 0), ("ok", 2)], 1)
         metrics.delivered(sent=2, failed=1, retried=1)
         metrics.send_took(0.2)
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
@@ -50,7 +50,7 @@ def test_the_endpoint_counts_polls_and_sends_and_reads_the_queue_from_the_databa
 
 def test_without_a_port_nothing_is_served_or_recorded() -> None:
     assert parse_port(None) is None and parse_port(" ") is None
-    Metrics().polled([("ok", 1, 1)])  # the default records nothing and needs no server
+    Metrics().polled([("ok", 1)], 1)  # the default records nothing and needs no server
 
 
 @pytest.mark.parametrize(("raw", "problem"), [("http", "not a port number"), ("70000", "not between 1 and 65535")])

@@ -13,8 +13,18 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from bot.cluster import StoryProfile
-from bot.domain import ChatKind, ChatSettings, DeliveryMode, Facts, Feed, Item, OutboxKind, OutboxStatus, Urgency
+from bot.domain import (
+    Analysis,
+    ChatKind,
+    ChatSettings,
+    DeliveryMode,
+    Facts,
+    Feed,
+    Item,
+    OutboxKind,
+    OutboxStatus,
+    Urgency,
+)
 from bot.facts import Gazetteer, load_gazetteer
 from bot.storage import outbox
 from bot.storage.db import Database
@@ -67,7 +77,7 @@ def make_story(
     stored = content(title, summary, urgency=urgency, topics=topics)
     if last_published is not None:
         stored = replace(stored, last_published=last_published)
-    story_id = uow.stories.create(stored, StoryProfile(0, T0, T0, 1, ()), created)
+    story_id = uow.stories.create(stored, None, created)
     if source_titles:
         uow.feeds.sync([FEED], created)
     for title_ in source_titles:
@@ -76,12 +86,21 @@ def make_story(
             feed=FEED.name, outlet=FEED.outlet, guid=f"g{n}", link=f"https://wire.example.com/{n}", title=title_,
             summary="", content="", language="en", published=created, fetched=created,
         )
-        uow.stories.attach(uow.items.add(item, title_key=title_.lower(), topics=topics), story_id)
+        attach_source(uow, item, topics, story_id)
     return story_id
 
 
+def attach_source(uow: UnitOfWork, item: Item, topics: Sequence[str], story_id: int) -> None:
+    """Store `item` as a source of the story, with the analysis the story step stores for each source."""
+    item_id = uow.items.add(item, title_key=item.title.lower(), topics=topics)
+    analysis = Analysis(language=item.language, text=item.title, facts=Facts(), entities=frozenset(),
+                        numbers=frozenset(), places=frozenset(), vector=b"", version="test")
+    uow.analyses.add(item_id, item.title, analysis)
+    uow.stories.attach(item_id, story_id)
+
+
 def rise_to_urgent(uow: UnitOfWork, story_id: int, now: datetime) -> None:
-    uow.stories.update(story_id, content(urgency=Urgency.URGENT, sources=2), StoryProfile(story_id, T0, T0, 2, ()), now)
+    uow.stories.update(story_id, content(urgency=Urgency.URGENT, sources=2), None, now)
 
 
 def alerts(uow: UnitOfWork, now: datetime) -> list[tuple[int, int, OutboxKind]]:
@@ -238,7 +257,7 @@ def test_edits_due_waits_for_a_new_revision_and_the_interval(database: Database)
             uow.outbox.mark_sent(entry.id, 100 + entry.chat_id, 1, Urgency.UPDATE, t1)
         assert uow.outbox.edits_due(T0 + timedelta(hours=1), interval, 10) == []  # nothing new to show
         # A second outlet joins: revision 2.
-        uow.stories.update(story, content(sources=2), StoryProfile(story, T0, T0, 2, ()), T0 + timedelta(minutes=2))
+        uow.stories.update(story, content(sources=2), None, T0 + timedelta(minutes=2))
         assert uow.outbox.edits_due(t1 + timedelta(minutes=2), interval, 10) == []  # sent too recently
         due = uow.outbox.edits_due(t1 + interval, interval, 10)
         assert [(e.chat_id, e.message_id, e.sent_revision) for e in due] == [(1, 101, 1), (2, 102, 1)]
@@ -249,7 +268,7 @@ def test_edits_due_waits_for_a_new_revision_and_the_interval(database: Database)
         assert uow.outbox.edits_due(T0 + timedelta(hours=1), interval, 10) == []
         edited = uow.outbox.get(due[0].id)
         # A third outlet: the edited message waits its interval from the edit, not from the send.
-        uow.stories.update(story, content(sources=3), StoryProfile(story, T0, T0, 3, ()), t1 + interval)
+        uow.stories.update(story, content(sources=3), None, t1 + interval)
         assert uow.outbox.edits_due(t1 + interval + timedelta(minutes=1), interval, 10) == []
         assert [e.id for e in uow.outbox.edits_due(t1 + 2 * interval, interval, 10)] == [edited.id]
     assert (edited.sent_revision, edited.edited_at, edited.status) == (2, t1 + interval, OutboxStatus.SENT)
@@ -329,7 +348,7 @@ def test_search_follows_new_sources_and_limits(database: Database, searchable: d
             feed=FEED.name, outlet=FEED.outlet, guid="late", link="https://wire.example.com/late",
             title="Dandong crossing used too", summary="", content="", language="en", published=T0, fetched=T0,
         )
-        uow.stories.attach(uow.items.add(item, title_key="x", topics=[REPAT]), searchable["en"])
+        attach_source(uow, item, [REPAT], searchable["en"])
         assert [s.id for s in uow.stories.search("dandong", None, 10)] == [searchable["en"]]
         assert len(uow.stories.search("e", None, 2)) == 2
         assert uow.stories.search("north", None, 0) == []

@@ -13,16 +13,12 @@ import importlib.util
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from bot.compose import AnalysisCache, analysis_key, analyze
-from bot.domain import Item
-from bot.facts import load_gazetteer
 from bot.summarize import has_clutter
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "story_quality.py"
@@ -121,32 +117,6 @@ def test_an_event_told_in_two_languages_and_days_apart_is_one_story(quality: Any
 
 
 # --- the story step's analyses -------------------------------------------------------------------------------
-
-
-def _report(n: int, text: str = "Five North Koreans held in Shenyang, TJWG said.") -> Item:
-    when = datetime(2023, 10, 20, 9, n, tzinfo=UTC)
-    return Item("feed", "Outlet", f"g{n}", f"https://x.test/{n}", f"Report {n}", text, "", "en", when, when)
-
-
-def test_analysis_cache_keeps_the_latest_reports_up_to_its_size() -> None:
-    gazetteer = load_gazetteer()
-    cache = AnalysisCache(size=2)
-    first, second, third = (_report(n) for n in range(3))
-    cache.remember((r, analyze(r, gazetteer)) for r in (first, second))
-    assert cache.get(analysis_key(first)) is not None  # now the most recently used
-    cache.remember([(third, analyze(third, gazetteer))])
-    assert set(cache) == {analysis_key(first), analysis_key(third)}
-    assert cache[analysis_key(third)].entities >= {"Shenyang", "TJWG"}
-
-
-def test_an_edited_report_is_not_served_its_old_analysis() -> None:
-    cache = AnalysisCache()
-    original = _report(1)
-    cache.remember([(original, analyze(original, load_gazetteer()))])
-    edited = _report(1, "Five North Koreans held in Dandong, TJWG said.")
-    assert analysis_key(edited) not in cache
-    with pytest.raises(ValueError, match="at least 1"):
-        AnalysisCache(size=0)
 
 
 # --- the measures themselves, on hand-made inputs ----------------------------------------------------------

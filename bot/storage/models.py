@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -135,11 +136,38 @@ class ItemTopicRow(Base):
     topic: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
 
 
+class ItemAnalysisRow(Base):
+    """What the story step read in one matched item, made once at ingest (bot.stories.analyse).
+
+    `version` names the model and gazetteer it was made with: a stale one is made again when it is next
+    needed. Facts, entities, numbers and places are JSON text read and written whole; `vector` is the
+    sentence vector as float16 bytes; `search_title` is the title as /search compares it. `waiting` marks
+    the items the story step has not placed yet: it finds them by this index, not by scanning items.
+    """
+
+    __tablename__ = "item_analyses"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    facts: Mapped[str] = mapped_column(Text)
+    entities: Mapped[str] = mapped_column(Text)
+    numbers: Mapped[str] = mapped_column(Text)
+    places: Mapped[str] = mapped_column(Text)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    search_title: Mapped[str] = mapped_column(Text)
+    waiting: Mapped[bool] = mapped_column(Boolean, index=True)
+
+
 class StoryRow(Base):
     """A story: reports of one event grouped together, with what subscribers are told about it.
 
-    Facts, actions, topics and the clustering profile are JSON text: they are read and written whole,
-    never queried by their parts, and their shape belongs to the pure core (bot.domain, bot.cluster).
+    Facts, actions, topics and the step's state are JSON text: they are read and written whole, never
+    queried by their parts, and their shape belongs to the pure core (bot.domain, bot.stories). `centre`
+    and `vectors` are what a join compares (the sum of all members' vectors; the kept members' vectors),
+    bounded whatever the story's size. A story merged into another keeps its row, with `merged_into` set,
+    so its old id and its sent alerts lead to the story it became part of.
     """
 
     __tablename__ = "stories"
@@ -158,28 +186,26 @@ class StoryRow(Base):
     # Bumped whenever what an alert shows changes (a new outlet, new facts): delivery edits sent alerts.
     revision: Mapped[int] = mapped_column(Integer)
     follow_up_of: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
-    profile: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str | None] = mapped_column(Text)
+    centre: Mapped[bytes | None] = mapped_column(LargeBinary)
+    vectors: Mapped[bytes | None] = mapped_column(LargeBinary)
+    merged_into: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
-class StoryKeyRow(Base):
-    """Inverted index from clustering keys (LSH bands, rare terms, entities) to recent stories."""
+class StoryApartRow(Base):
+    """Two stories an admin split apart (/split): the story step never merges them again."""
 
-    __tablename__ = "story_keys"
-    __table_args__ = (
-        # Candidate lookup: one key, its most recently seen stories first, inside the time window.
-        Index("ix_story_keys_key_last_published", "key", "last_published"),
-    )
+    __tablename__ = "story_apart"
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
-    last_published: Mapped[datetime] = mapped_column(UTCDateTime)
+    other_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
 
 
 class StorySearchRow(Base):
-    """A story's searchable text, NFKC-normalized and lowercased: `text` is its title and summary (replaced
-    when they change), `sources` its sources' titles, one a line (appended as sources join).
+    """A story's searchable text, NFKC-normalized and lowercased: its title and summary (replaced when they
+    change). Sources' titles are searched in item_analyses.search_title.
 
     Kept beside the story rather than in it: it is derived, and only the search query reads it.
     """
@@ -188,7 +214,6 @@ class StorySearchRow(Base):
 
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
     text: Mapped[str] = mapped_column(Text)
-    sources: Mapped[str] = mapped_column(Text)
 
 
 class ChatRow(Base):

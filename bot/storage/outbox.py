@@ -271,6 +271,28 @@ class OutboxRepository:
         row.edited_at = now
         self._session.flush()
 
+    def merge(self, story_id: int, into_id: int, now: datetime) -> None:
+        """Story `story_id` became part of `into_id`: what was owed about it is owed about `into_id`, and no
+        chat gets a second message. A chat with no row for `into_id` has its row moved there (sent: its
+        message is edited into the merged story; pending: it gets the merged story instead). A chat that has
+        both keeps its sent message, edited into a pointer; a pending one is dropped."""
+        rows = self._session.scalars(select(OutboxRow).where(OutboxRow.story_id == story_id)).all()
+        have = set(
+            self._session.execute(
+                select(OutboxRow.chat_id, OutboxRow.kind).where(OutboxRow.story_id == into_id)
+            ).tuples()
+        )
+        for row in rows:
+            if (row.chat_id, row.kind) not in have:
+                row.story_id = into_id
+                if row.status == OutboxStatus.SENT.value:
+                    row.sent_revision = 0  # shows another story: edit it whatever the revisions
+            elif row.status == OutboxStatus.PENDING.value:
+                row.status = OutboxStatus.FAILED.value
+                row.last_error = f"not sent: the story became part of story {into_id}"
+                row.failed_at = now
+        self._session.flush()
+
     def pending_count(self) -> int:
         return int(
             self._session.scalar(

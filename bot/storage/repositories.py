@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import Feed, FeedState, Item
 from bot.storage.heartbeats import live
-from bot.storage.models import FeedRow, ItemRow, ItemTopicRow
+from bot.storage.models import FeedRow, ItemAnalysisRow, ItemRow, ItemTopicRow
 
 REMOVED_FROM_CONFIG = "removed from config"
 # The PostgreSQL advisory lock key of the story step (any fixed number no other lock of the bot uses).
@@ -488,6 +488,7 @@ class ItemRepository:
         """
         old = select(ItemRow.id).where(ItemRow.published_at < before, ItemRow.story_id.is_(None))
         self._session.execute(delete(ItemTopicRow).where(ItemTopicRow.item_id.in_(old)))
+        self._session.execute(delete(ItemAnalysisRow).where(ItemAnalysisRow.item_id.in_(old)))
         result = self._session.execute(
             delete(ItemRow).where(ItemRow.published_at < before, ItemRow.story_id.is_(None))
         )

@@ -1,22 +1,38 @@
-"""Stories and their candidate index. Takes and returns records of bot.domain and bot.cluster; rows stay here."""
+"""Stories, their sources and what the story step keeps on them. Takes and returns records of bot.domain."""
 
 from __future__ import annotations
 
 import json
-import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, delete, false, func, or_, select, update
+from sqlalchemy import Select, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.cluster import MAX_CANDIDATES, MAX_STORIES_PER_KEY, StoryProfile
-from bot.domain import Action, Facts, Source, Story, Urgency
-from bot.storage.models import FeedRow, ItemRow, ItemTopicRow, StoryKeyRow, StoryRow, StorySearchRow
+from bot.domain import Action, Facts, OpenStoryRecord, Source, Story, StoryState, Urgency
+from bot.storage.codec import (
+    actions_from_json,
+    actions_json,
+    facts_from_json,
+    facts_json,
+    like_pattern,
+    search_text,
+    state_from_json,
+    state_json,
+)
+from bot.storage.models import (
+    FeedRow,
+    ItemAnalysisRow,
+    ItemRow,
+    ItemTopicRow,
+    StoryApartRow,
+    StoryRow,
+    StorySearchRow,
+)
 from bot.storage.repositories import StoredItem, _item
+
+__all__ = ["StoryContent", "StoryRepository", "like_pattern", "search_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,60 +52,6 @@ class StoryContent:
     follow_up_of: int | None = None
 
 
-def _facts_json(facts: Facts) -> str:
-    return json.dumps(
-        {
-            "count_low": facts.count_low,
-            "count_high": facts.count_high,
-            "places": list(facts.places),
-            "dates": list(facts.dates),
-            "reporters": list(facts.reporters),
-            "outlets": facts.outlets,
-        },
-        ensure_ascii=False,
-    )
-
-
-def _facts(text: str) -> Facts:
-    data: dict[str, Any] = json.loads(text)
-    return Facts(
-        count_low=data.get("count_low"),
-        count_high=data.get("count_high"),
-        places=tuple(data.get("places", ())),
-        dates=tuple(data.get("dates", ())),
-        reporters=tuple(data.get("reporters", ())),
-        outlets=int(data.get("outlets", 0)),
-    )
-
-
-def _actions_json(actions: Sequence[Action]) -> str:
-    return json.dumps(
-        [
-            {"id": a.id, "title": a.title, "text": a.text, "url": a.url, "targets": list(a.targets)}
-            for a in actions
-        ],
-        ensure_ascii=False,
-    )
-
-
-def _actions(text: str) -> tuple[Action, ...]:
-    return tuple(
-        Action(id=a["id"], title=a["title"], text=a["text"], url=a.get("url"), targets=tuple(a.get("targets", ())))
-        for a in json.loads(text)
-    )
-
-
-def search_text(parts: Sequence[str]) -> str:
-    """Text as search compares it: NFKC-normalized (full-width letters become plain ones) and lowercased."""
-    return unicodedata.normalize("NFKC", "\n".join(p for p in parts if p)).lower()
-
-
-def like_pattern(word: str) -> str:
-    """A LIKE pattern matching `word` anywhere, its own %, _ and backslash taken literally (ESCAPE '\\')."""
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _in_topics(query: Select[StoryRow], topics: Sequence[str] | None) -> Select[StoryRow]:
     """`query` narrowed to stories in one of `topics`; unchanged when topics is None (every topic)."""
     if topics is None:
@@ -104,66 +66,99 @@ class StoryRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def candidates(self, keys: Sequence[str], since: datetime) -> list[StoryProfile]:
-        """Profiles of the stories sharing most keys, among each key's most recent stories seen since `since`.
+    def open_stories(self, since: datetime, limit: int) -> list[OpenStoryRecord]:
+        """The stories a report published after `since` may join or follow up: not merged away, active since
+        `since`; the most recently active `limit` of them."""
+        rows = self._session.execute(
+            select(
+                StoryRow.id, StoryRow.first_published, StoryRow.last_published, StoryRow.follow_up_of,
+                StoryRow.state, StoryRow.centre, StoryRow.vectors,
+            )
+            .where(StoryRow.merged_into.is_(None), StoryRow.last_published >= since)
+            .order_by(StoryRow.last_published.desc(), StoryRow.id.desc())
+            .limit(limit)
+        ).all()
+        apart = self.apart([row.id for row in rows])
+        return [
+            OpenStoryRecord(
+                story_id=row.id, first_published=row.first_published, last_published=row.last_published,
+                state=_state(row.state, row.centre, row.vectors), follow_up_of=row.follow_up_of,
+                apart=apart.get(row.id, frozenset()),
+            )
+            for row in rows
+        ]
 
-        Each key reads at most MAX_STORIES_PER_KEY index rows, so the cost per item is bounded by the number
-        of keys, not by how many stories are stored.
-        """
-        hits: Counter[int] = Counter()
-        recency: dict[int, datetime] = {}
-        for key in dict.fromkeys(keys):
-            rows = self._session.execute(
-                select(StoryKeyRow.story_id, StoryKeyRow.last_published)
-                .where(StoryKeyRow.key == key, StoryKeyRow.last_published >= since)
-                .order_by(StoryKeyRow.last_published.desc())
-                .limit(MAX_STORIES_PER_KEY)
-            ).all()
-            for story_id, seen in rows:
-                hits[story_id] += 1
-                recency[story_id] = max(seen, recency.get(story_id, seen))
-        ranked = sorted(hits, key=lambda s: (-hits[s], -recency[s].timestamp(), s))[:MAX_CANDIDATES]
-        if not ranked:
-            return []
-        profiles = self._session.execute(select(StoryRow.id, StoryRow.profile).where(StoryRow.id.in_(ranked))).all()
-        by_id = {story_id: StoryProfile.from_json(text) for story_id, text in profiles}
-        return [by_id[s] for s in ranked if s in by_id]
-
-    def create(self, content: StoryContent, profile: StoryProfile, now: datetime) -> int:
-        """Store a new story (its profile's id is replaced by the new row's id) and return the id."""
-        row = StoryRow(
-            title=content.title, summary=content.summary, urgency=content.urgency.value,
-            topics=json.dumps(list(content.topics)), facts=_facts_json(content.facts),
-            actions=_actions_json(content.actions), language=content.language,
-            first_published=content.first_published, last_published=content.last_published,
-            source_count=content.source_count, revision=1, follow_up_of=content.follow_up_of,
-            profile="{}", created_at=now, updated_at=now,
-        )
-        self._session.add(row)
-        self._session.flush()
-        row.profile = StoryProfile(
-            row.id, profile.first_published, profile.last_published, profile.size, profile.members
-        ).to_json()
-        self._session.add(StorySearchRow(story_id=row.id, text=search_text([row.title, row.summary]), sources=""))
-        return row.id
-
-    def update(self, story_id: int, content: StoryContent, profile: StoryProfile, now: datetime) -> bool:
-        """Replace a story's content and profile; bump its revision when what an alert shows changed."""
+    def open_story(self, story_id: int) -> OpenStoryRecord:
+        """One story as open_stories gives it (merged or not); KeyError when there is none."""
         row = self._session.get(StoryRow, story_id)
         if row is None:
             raise KeyError(f"story {story_id} is not in the database")
+        return OpenStoryRecord(
+            story_id=row.id, first_published=row.first_published, last_published=row.last_published,
+            state=_state(row.state, row.centre, row.vectors), follow_up_of=row.follow_up_of,
+            apart=self.apart([row.id]).get(row.id, frozenset()),
+        )
+
+    def apart(self, story_ids: Sequence[int]) -> dict[int, frozenset[int]]:
+        """For each story, the stories an admin split apart from it."""
+        if not story_ids:
+            return {}
+        found: dict[int, set[int]] = {}
+        ids = list(story_ids)
+        for a, b in self._session.execute(
+            select(StoryApartRow.story_id, StoryApartRow.other_id).where(
+                or_(StoryApartRow.story_id.in_(ids), StoryApartRow.other_id.in_(ids))
+            )
+        ):
+            found.setdefault(a, set()).add(b)
+            found.setdefault(b, set()).add(a)
+        return {story: frozenset(others) for story, others in found.items()}
+
+    def keep_apart(self, a: int, b: int) -> None:
+        """Record that stories `a` and `b` are different events (an admin said so)."""
+        low, high = min(a, b), max(a, b)
+        if self._session.get(StoryApartRow, (low, high)) is None:
+            self._session.add(StoryApartRow(story_id=low, other_id=high))
+
+    def forget_apart(self, a: int, b: int) -> None:
+        """Stories `a` and `b` may be one story after all (an admin merged them)."""
+        low, high = min(a, b), max(a, b)
+        row = self._session.get(StoryApartRow, (low, high))
+        if row is not None:
+            self._session.delete(row)
+
+    def create(self, content: StoryContent, state: StoryState | None, now: datetime) -> int:
+        """Store a new story and return its id."""
+        row = StoryRow(
+            title=content.title, summary=content.summary, urgency=content.urgency.value,
+            topics=json.dumps(list(content.topics)), facts=facts_json(content.facts),
+            actions=actions_json(content.actions), language=content.language,
+            first_published=content.first_published, last_published=content.last_published,
+            source_count=content.source_count, revision=1, follow_up_of=content.follow_up_of,
+            created_at=now, updated_at=now,
+        )
+        _set_state(row, state)
+        self._session.add(row)
+        self._session.flush()
+        self._session.add(StorySearchRow(story_id=row.id, text=search_text([row.title, row.summary])))
+        return row.id
+
+    def update(self, story_id: int, content: StoryContent, state: StoryState | None, now: datetime) -> bool:
+        """Replace a story's content and state; bump its revision when what an alert shows changed."""
+        row = self._require(story_id)
         before = (row.title, row.summary, row.urgency, row.facts, row.actions, row.source_count)
         row.title = content.title
         row.summary = content.summary
         row.urgency = content.urgency.value
         row.topics = json.dumps(list(content.topics))
-        row.facts = _facts_json(content.facts)
-        row.actions = _actions_json(content.actions)
+        row.facts = facts_json(content.facts)
+        row.actions = actions_json(content.actions)
         row.language = content.language
         row.first_published = content.first_published
         row.last_published = content.last_published
         row.source_count = content.source_count
-        row.profile = profile.to_json()
+        row.follow_up_of = content.follow_up_of
+        _set_state(row, state)
         after = (row.title, row.summary, row.urgency, row.facts, row.actions, row.source_count)
         changed = before != after
         if changed:
@@ -172,20 +167,54 @@ class StoryRepository:
             self._search_row(story_id).text = search_text([row.title, row.summary])
         return changed
 
-    def index(self, story_id: int, keys: Sequence[str], last_published: datetime) -> None:
-        """Point `keys` at the story, refreshing when it was last seen (used for the window and recency)."""
-        unique = list(dict.fromkeys(keys))
-        rows = self._session.scalars(
-            select(StoryKeyRow).where(StoryKeyRow.story_id == story_id, StoryKeyRow.key.in_(unique))
-        ).all()
-        by_key = {row.key: row for row in rows}
-        for key in unique:
-            row = by_key.get(key)
-            if row is None:
-                self._session.add(StoryKeyRow(key=key, story_id=story_id, last_published=last_published))
-            elif row.last_published < last_published:
-                row.last_published = last_published
+    def merge(self, story_id: int, into_id: int, now: datetime) -> None:
+        """Make story `story_id` part of `into_id`: its sources move, it points there, and its revision is
+        bumped so that its sent alerts are edited into a pointer. Stories that followed it follow `into_id`."""
+        if story_id == into_id:
+            raise ValueError(f"story {story_id} cannot be merged into itself")
+        row = self._require(story_id)
+        self._require(into_id)
+        self._session.execute(update(ItemRow).where(ItemRow.story_id == story_id).values(story_id=into_id))
+        self._session.execute(
+            update(StoryRow).where(StoryRow.follow_up_of == story_id).values(follow_up_of=into_id)
+        )
+        self._session.execute(update(StoryRow).where(StoryRow.merged_into == story_id).values(merged_into=into_id))
+        for other in self.apart([story_id]).get(story_id, frozenset()):
+            if other != into_id:
+                self.keep_apart(into_id, other)
+        row.merged_into = into_id
+        row.state = row.centre = row.vectors = None
+        row.source_count = 0
+        row.revision += 1
+        row.updated_at = now
         self._session.flush()
+
+    def resolve(self, story_id: int) -> int:
+        """The story `story_id` is now part of (itself when it was never merged); KeyError when there is none."""
+        seen = {story_id}
+        current = story_id
+        while True:
+            merged = self._session.execute(select(StoryRow.merged_into).where(StoryRow.id == current)).one_or_none()
+            if merged is None:
+                raise KeyError(f"story {story_id} is not in the database")
+            if merged[0] is None or merged[0] in seen:
+                return current
+            current = merged[0]
+            seen.add(current)
+
+    def member_ids(self, story_id: int, first: int, latest: int) -> tuple[list[int], int]:
+        """The ids of the story's first `first` and latest `latest` sources (oldest first), and how many
+        sources it has: what rebuilding its state reads, bounded whatever its size."""
+        count = int(self._session.scalar(select(func.count()).where(ItemRow.story_id == story_id)) or 0)
+        order = (ItemRow.published_at, ItemRow.id)
+        head = list(self._session.scalars(
+            select(ItemRow.id).where(ItemRow.story_id == story_id).order_by(*order).limit(first)
+        ))
+        tail = list(self._session.scalars(
+            select(ItemRow.id).where(ItemRow.story_id == story_id)
+            .order_by(ItemRow.published_at.desc(), ItemRow.id.desc()).limit(latest)
+        ))
+        return [*head, *(i for i in reversed(tail) if i not in head)], count
 
     def get_follow_up_of(self, story_id: int) -> int | None:
         """The earlier story this one follows up, if any."""
@@ -194,11 +223,10 @@ class StoryRepository:
     def attach(self, item_id: int, story_id: int) -> None:
         """Record that the stored item is a source of the story."""
         self._session.execute(update(ItemRow).where(ItemRow.id == item_id).values(story_id=story_id))
-        title = search_text([self._session.scalar(select(ItemRow.title).where(ItemRow.id == item_id)) or ""])
-        row = self._search_row(story_id)
-        # Appended, never rebuilt: joining a story costs the same however many sources it has.
-        if title and title not in row.sources.split("\n"):
-            row.sources = f"{row.sources}\n{title}" if row.sources else title
+
+    def story_of_item(self, item_id: int) -> int | None:
+        """The story of the stored item, if it has one."""
+        return self._session.scalar(select(ItemRow.story_id).where(ItemRow.id == item_id))
 
     def story_of_link(self, link: str) -> int | None:
         """The story of the stored item with this canonical link, if it has one."""
@@ -233,7 +261,12 @@ class StoryRepository:
 
     def recent(self, limit: int, topics: Sequence[str] | None = None) -> list[Story]:
         """The most recently active stories, newest first, optionally only those in one of `topics`."""
-        query = select(StoryRow).order_by(StoryRow.last_published.desc(), StoryRow.id.desc()).limit(limit)
+        query = (
+            select(StoryRow)
+            .where(StoryRow.merged_into.is_(None))
+            .order_by(StoryRow.last_published.desc(), StoryRow.id.desc())
+            .limit(limit)
+        )
         return [self._story(row) for row in self._session.scalars(_in_topics(query, topics))]
 
     def created_at(self, story_id: int) -> datetime:
@@ -258,11 +291,19 @@ class StoryRepository:
         query = (
             select(StoryRow)
             .join(StorySearchRow, StorySearchRow.story_id == StoryRow.id)
+            .where(StoryRow.merged_into.is_(None))
             .where(
                 *(
                     or_(
                         StorySearchRow.text.like(like_pattern(t), escape="\\"),
-                        StorySearchRow.sources.like(like_pattern(t), escape="\\"),
+                        exists(
+                            select(ItemAnalysisRow.item_id)
+                            .join(ItemRow, ItemRow.id == ItemAnalysisRow.item_id)
+                            .where(
+                                ItemRow.story_id == StoryRow.id,
+                                ItemAnalysisRow.search_title.like(like_pattern(t), escape="\\"),
+                            )
+                        ),
                     )
                     for t in terms
                 )
@@ -274,7 +315,7 @@ class StoryRepository:
 
     def since(self, at: datetime, topics: Sequence[str] | None, *, urgent_only: bool = False) -> list[Story]:
         """Stories first stored after `at` (what a digest covers), newest first, optionally urgent ones only."""
-        query = select(StoryRow).where(StoryRow.created_at > at)
+        query = select(StoryRow).where(StoryRow.created_at > at, StoryRow.merged_into.is_(None))
         if urgent_only:
             query = query.where(StoryRow.urgency == Urgency.URGENT.value)
         query = query.order_by(StoryRow.created_at.desc(), StoryRow.id.desc())
@@ -284,7 +325,7 @@ class StoryRepository:
         """The most recently active urgent stories, newest first."""
         query = (
             select(StoryRow)
-            .where(StoryRow.urgency == Urgency.URGENT.value)
+            .where(StoryRow.urgency == Urgency.URGENT.value, StoryRow.merged_into.is_(None))
             .order_by(StoryRow.last_published.desc(), StoryRow.id.desc())
             .limit(limit)
         )
@@ -297,10 +338,11 @@ class StoryRepository:
     def count(self) -> int:
         return int(self._session.scalar(select(func.count()).select_from(StoryRow)) or 0)
 
-    def prune_keys(self, before: datetime) -> int:
-        """Drop index rows no item can reach any more (last seen before `before`)."""
-        result = self._session.execute(delete(StoryKeyRow).where(StoryKeyRow.last_published < before))
-        return int(getattr(result, "rowcount", 0) or 0)
+    def _require(self, story_id: int) -> StoryRow:
+        row = self._session.get(StoryRow, story_id)
+        if row is None:
+            raise KeyError(f"story {story_id} is not in the database")
+        return row
 
     def _search_row(self, story_id: int) -> StorySearchRow:
         row = self._session.get(StorySearchRow, story_id)
@@ -315,8 +357,22 @@ class StoryRepository:
             for s in self.sources(row.id)
         )
         return Story(
-            id=row.id, title=row.title, summary=row.summary, facts=_facts(row.facts),
+            id=row.id, title=row.title, summary=row.summary, facts=facts_from_json(row.facts),
             urgency=Urgency(row.urgency), topics=tuple(json.loads(row.topics)), sources=sources,
-            actions=_actions(row.actions), first_seen=row.first_published, last_seen=row.last_published,
+            actions=actions_from_json(row.actions), first_seen=row.first_published, last_seen=row.last_published,
             follow_up_of=row.follow_up_of, revision=row.revision, language=row.language,
+            merged_into=row.merged_into,
         )
+
+
+def _state(text: str | None, centre: bytes | None, vectors: bytes | None) -> StoryState | None:
+    if text is None or centre is None or vectors is None:
+        return None
+    return state_from_json(text, centre, vectors)
+
+
+def _set_state(row: StoryRow, state: StoryState | None) -> None:
+    if state is None:
+        row.state = row.centre = row.vectors = None
+    else:
+        row.state, row.centre, row.vectors = state_json(state), state.centre, state.vectors

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from bot.storage.analyses import AnalysisRepository
 from bot.storage.chats import ChatRepository
 from bot.storage.heartbeats import HeartbeatRepository
 from bot.storage.outbox import OutboxRepository
@@ -19,6 +20,7 @@ class UnitOfWork:
         self.session = session
         self.feeds = FeedRepository(session)
         self.items = ItemRepository(session)
+        self.analyses = AnalysisRepository(session)
         self.stories = StoryRepository(session)
         self.chats = ChatRepository(session)
         self.outbox = OutboxRepository(session)

@@ -83,6 +83,7 @@ class OpenStory:
     dates: list[str] = field(default_factory=list)  # event dates of members, YYYY-MM-DD or YYYY-MM
     entities: frozenset[str] = frozenset()  # specific places and organisations of members
     follow_up_of: int | None = None
+    apart: set[int] = field(default_factory=set)  # stories an admin split from this one: never merged
 
     @staticmethod
     def empty(story_id: int, published: datetime) -> OpenStory:
@@ -101,6 +102,7 @@ class OpenStory:
         self.dates.extend(d for d in other.dates if d not in self.dates)
         del self.dates[KEPT_FACTS:]
         self.entities = self.entities | other.entities
+        self.apart |= other.apart
 
     def absorb(self, report: Report) -> None:
         """Take `report` in as a member: its vector, counts, dates and names, within the kept bounds."""
@@ -300,7 +302,10 @@ def place(
             open_stories[target] = OpenStory.empty(target, report.published)
             open_stories[target].follow_up_of = decision.follow_up_of
         else:
-            group = sorted((decision.story_id, *decision.also), key=_age)
+            chosen = open_stories[decision.story_id]
+            group = sorted(
+                (decision.story_id, *(s for s in decision.also if s not in chosen.apart)), key=_age
+            )
             target = group[0]
             for other in group[1:]:
                 open_stories[target].merge(open_stories.pop(other))

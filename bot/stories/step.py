@@ -1,17 +1,33 @@
-"""The story step of the pipeline: put a new report into its story and recompute what the story tells."""
+"""The story step, as one flow: analyse new reports once, then place every waiting report into its story.
+
+The pipeline calls `analyse_new` when it stores a feed's matched items, and `place_pending` once per cycle,
+after every feed of the cycle is stored: the cycle's reports are placed together, in published-time order,
+so the same reports give the same stories whatever order the feeds answered in. A report stored but not yet
+placed (a crash between the two) is simply placed by the next cycle.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.cluster import Decision, absorb, decide, index_keys, profile_for, signature
-from bot.compose import AnalysisCache, analysis_key, analyze, compose, sources_read
-from bot.domain import ActionRule, Item
+from bot.domain import ActionRule, Analysis, Item, OpenStoryRecord
 from bot.facts import Gazetteer
+from bot.storage.repositories import StoredItem
 from bot.storage.stories import StoryContent
 from bot.storage.unit_of_work import UnitOfWork
+from bot.stories.analyse import analyse, analysis_version
+from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, Batch, OpenStory, Report, Thresholds, place
+from bot.stories.compose import Member, compose
+from bot.stories.similarity import Embedder, shared_embedder
+from bot.stories.state import rebuilt, to_open, to_state
+
+# Reports placed per run of the step: a first poll of many feeds is placed over a few cycles rather than
+# in one long transaction.
+MAX_PENDING = 5000
+# Open stories a batch compares against: the most recently active ones.
+MAX_OPEN = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,64 +38,173 @@ class StoryRules:
     actions: tuple[ActionRule, ...]
     window: timedelta
     followup_window: timedelta
-    # Reports already analysed with `gazetteer`: a new report is analysed once for its signature, and its
-    # story's other sources are not analysed again each time the story grows. Bounded; no schema change.
-    analyses: AnalysisCache = field(default_factory=AnalysisCache, compare=False, repr=False)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    embedder: Embedder = field(default_factory=shared_embedder, compare=False, repr=False)
+    version: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.version:
+            # Computed once: the version every stored analysis is compared with.
+            object.__setattr__(self, "version", analysis_version(self.gazetteer))
 
 
 @dataclass(frozen=True, slots=True)
-class StoryChange:
-    """Which story a report went to, whether that story is new, and whether its alert content changed."""
+class StepReport:
+    """What one run of the step did: each placed item's story, the stories created, changed and merged."""
 
-    story_id: int
-    created: bool
-    changed: bool
-    decision: Decision
+    placed: dict[int, int] = field(default_factory=dict)
+    created: tuple[int, ...] = ()
+    changed: tuple[int, ...] = ()
+    merged: tuple[tuple[int, int], ...] = ()
 
 
-def assign_story(
-    uow: UnitOfWork, item_id: int, item: Item, topics: Sequence[str], rules: StoryRules, now: datetime
-) -> StoryChange:
-    """Cluster the stored item into a story (new or existing) and store the story's recomputed content."""
-    analysis = rules.analyses.get(analysis_key(item))
-    if analysis is None:
-        analysis = analyze(item, rules.gazetteer)
-        rules.analyses.remember([(item, analysis)])
-    sig = signature(
-        item,
-        entities=analysis.entities,
-        numbers=analysis.numbers,
-        dates=frozenset(analysis.facts.dates),
-        places=analysis.places,
+def analyse_new(uow: UnitOfWork, stored: Sequence[tuple[int, Item]], rules: StoryRules) -> None:
+    """Analyse newly stored matched items (one batch for their vectors) and store the analyses: such an item
+    waits for `place_pending`."""
+    if not stored:
+        return
+    analyses = analyse([item for _, item in stored], rules.gazetteer, rules.embedder)
+    for (item_id, item), analysis in zip(stored, analyses, strict=True):
+        uow.analyses.add(item_id, item.title, analysis)
+
+
+def place_pending(uow: UnitOfWork, rules: StoryRules, now: datetime) -> StepReport:
+    """Place every analysed report that has no story yet; store the stories and owe their alerts."""
+    pending = _fresh(uow, uow.analyses.pending(MAX_PENDING), rules)
+    if not pending:
+        return StepReport()
+    reports = [Report(s.id, s.item.published, a) for s, a in pending]
+    since = min(r.published for r in reports) - rules.followup_window
+    records = uow.stories.open_stories(since, MAX_OPEN)
+    extras: dict[int, Extras] = {}
+    stories = [opened(uow, record, rules, extras) for record in records]
+    batch = place(
+        reports, stories, window=rules.window, followup_window=rules.followup_window, thresholds=rules.thresholds
     )
-    keys = index_keys(sig)
-    candidates = uow.stories.candidates(keys, since=item.published - rules.followup_window)
-    decision = decide(sig, candidates, window=rules.window, followup_window=rules.followup_window)
-    if decision.story_id is None:
-        content = _content([(item, topics)], rules, follow_up_of=decision.follow_up_of)
-        story_id = uow.stories.create(content, profile_for(0, sig), now)
-        uow.stories.attach(item_id, story_id)
-        uow.stories.index(story_id, keys, item.published)
-        return StoryChange(story_id, True, True, decision)
-    story_id = decision.story_id
-    profile = absorb(next(p for p in candidates if p.story_id == story_id), sig)
-    uow.stories.attach(item_id, story_id)
-    sources = [(s.item, s.topics) for s in uow.stories.sources(story_id)]
-    previous = uow.stories.get_follow_up_of(story_id)
-    content = _content(sources, rules, follow_up_of=previous)
-    changed = uow.stories.update(story_id, content, profile, now)
-    uow.stories.index(story_id, keys, profile.last_published)
-    return StoryChange(story_id, False, changed, decision)
+    return _store(uow, batch, {s.id: (s, a) for s, a in pending}, extras, rules, now)
 
 
-def _content(
-    sources: Sequence[tuple[Item, Sequence[str]]], rules: StoryRules, *, follow_up_of: int | None
+@dataclass(slots=True)
+class Extras:
+    """What a story's state keeps beside the working form: the outlets and topics its members gave."""
+
+    outlets: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+
+    def add(self, outlets: Iterable[str], topics: Iterable[str]) -> None:
+        self.outlets.extend(o for o in outlets if o not in self.outlets)
+        self.topics.extend(t for t in topics if t not in self.topics)
+
+
+def _fresh(
+    uow: UnitOfWork, found: Sequence[tuple[StoredItem, Analysis | None]], rules: StoryRules
+) -> list[tuple[StoredItem, Analysis]]:
+    """`found` with stale or missing analyses made again (and stored): the gazetteer or model changed."""
+    stale = [s for s, a in found if a is None or a.version != rules.version]
+    remade: dict[int, Analysis] = {}
+    if stale:
+        made = analyse([s.item for s in stale], rules.gazetteer, rules.embedder)
+        for item, fresh in zip(stale, made, strict=True):
+            uow.analyses.replace(item.id, item.item.title, fresh)
+            remade[item.id] = fresh
+    out: list[tuple[StoredItem, Analysis]] = []
+    for stored, analysis in found:
+        best = remade.get(stored.id, analysis)
+        if best is not None:
+            out.append((stored, best))
+    return out
+
+
+def opened(uow: UnitOfWork, record: OpenStoryRecord, rules: StoryRules, extras: dict[int, Extras]) -> OpenStory:
+    """The working form of a stored story: from its state, or rebuilt from its kept members when it has
+    none or one made with another analysis version."""
+    state = record.state
+    if state is not None and state.version == rules.version:
+        extras[record.story_id] = Extras(list(state.outlets), list(state.topics))
+        return to_open(record, state)
+    ids, size = uow.stories.member_ids(record.story_id, KEPT_FIRST, KEPT_LATEST)
+    members = _fresh(uow, uow.analyses.items(ids), rules)
+    extra = Extras()
+    for stored, _ in members:
+        extra.add([stored.item.outlet], stored.topics)
+    if state is not None:
+        extra.add(state.outlets, state.topics)
+    extras[record.story_id] = extra
+    return rebuilt(record, [Report(s.id, s.item.published, a) for s, a in members], size)
+
+
+def _store(
+    uow: UnitOfWork,
+    batch: Batch,
+    pending: dict[int, tuple[StoredItem, Analysis]],
+    extras: dict[int, Extras],
+    rules: StoryRules,
+    now: datetime,
+) -> StepReport:
+    """Write what `place` decided: new stories, sources, merges, each changed story's content and state."""
+    real: dict[int, int] = {}  # the batch's story ids (negative for new ones) -> stored ids
+    for frm, into in batch.merged:
+        extras.setdefault(into, Extras()).add(*_pair(extras.get(frm)))
+    for placement in batch.placements:
+        stored, _ = pending[placement.report.item_id]
+        extras.setdefault(placement.story_id, Extras()).add([stored.item.outlet], stored.topics)
+    created: list[int] = []
+    changed: list[int] = []
+    for story_id in sorted(batch.stories, key=lambda s: (s > 0, abs(s))):  # new ones first, in batch order
+        story = batch.stories[story_id]
+        extra = extras[story_id]
+        follow = story.follow_up_of
+        story.follow_up_of = real.get(follow, follow) if follow is not None else None
+        content = story_content(uow, story, extra, pending, rules)
+        state = to_state(story, rules.version, extra.outlets, extra.topics)
+        if story_id < 0:
+            real[story_id] = uow.stories.create(content, state, now)
+            created.append(real[story_id])
+            uow.outbox.enqueue(real[story_id], now)
+        else:
+            real[story_id] = story_id
+            if uow.stories.update(story_id, content, state, now):
+                changed.append(story_id)
+                uow.outbox.enqueue(story_id, now)
+    placed: dict[int, int] = {}
+    for placement in batch.placements:
+        placed[placement.report.item_id] = real[placement.story_id]
+        uow.stories.attach(placement.report.item_id, real[placement.story_id])
+    uow.analyses.placed(list(placed))
+    merged: list[tuple[int, int]] = []
+    for frm, into in batch.merged:
+        if frm > 0:  # a stored story found to be one event with an older one; a batch's own need no row
+            merge_stored(uow, frm, real.get(into, into), now)
+            merged.append((frm, real.get(into, into)))
+    return StepReport(placed, tuple(created), tuple(changed), tuple(merged))
+
+
+def merge_stored(uow: UnitOfWork, story_id: int, into_id: int, now: datetime) -> None:
+    """Make a stored story part of another: sources and alerts follow (bot.storage: stories, outbox)."""
+    uow.stories.merge(story_id, into_id, now)
+    uow.outbox.merge(story_id, into_id, now)
+
+
+def _pair(extra: Extras | None) -> tuple[list[str], list[str]]:
+    return (extra.outlets, extra.topics) if extra is not None else ([], [])
+
+
+def story_content(
+    uow: UnitOfWork,
+    story: OpenStory,
+    extra: Extras,
+    pending: dict[int, tuple[StoredItem, Analysis]],
+    rules: StoryRules,
 ) -> StoryContent:
-    items = [item for item, _ in sources]
-    # The new report was analysed for its signature, and earlier sources when they joined: compose reuses
-    # those analyses, and any it had to make (a source stored before a restart) are kept for next time.
-    composed, analyses = compose(sources, gazetteer=rules.gazetteer, rules=rules.actions, known=rules.analyses)
-    rules.analyses.remember(zip(sources_read(items), analyses, strict=True))
+    """The story's content from its kept members (pending reports, or read back from storage)."""
+    stored_ids = [m for m in story.members if m not in pending]
+    found = {s.id: (s, a) for s, a in _fresh(uow, uow.analyses.items(stored_ids), rules)}
+    found.update((m, pending[m]) for m in story.members if m in pending)
+    members = [
+        Member(found[m][0].item, found[m][0].topics, found[m][1]) for m in story.members if m in found
+    ]
+    members.sort(key=lambda m: m.item.published)
+    composed = compose(members, outlets=len(extra.outlets), topics=extra.topics, rules=rules.actions)
     return StoryContent(
         title=composed.title,
         summary=composed.summary,
@@ -88,9 +213,8 @@ def _content(
         topics=composed.topics,
         actions=composed.actions,
         language=composed.language,
-        first_published=min(i.published for i in items),
-        last_published=max(i.published for i in items),
-        source_count=len(items),
-        follow_up_of=follow_up_of,
+        first_published=story.first_published,
+        last_published=story.last_published,
+        source_count=story.size,
+        follow_up_of=story.follow_up_of,
     )
-

@@ -87,6 +87,8 @@ def install(application: BotApplication, handlers: Handlers) -> None:
         "sources": handlers.sources,
         "status": handlers.status,
         "reload": handlers.reload,
+        "merge": handlers.merge,
+        "split": handlers.split,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=_COMMAND_UPDATES))

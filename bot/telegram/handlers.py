@@ -478,7 +478,49 @@ class Handlers:
         if story is None:
             await reply(message, view.t.html("No story #{id}. /recent lists the latest.", id=str(story_id)))
             return
+        if story.id != story_id:
+            await reply(message, view.t.html("Story #{old} is now part of story #{story}.", old=str(story_id),
+                                             story=str(story.id)))
         await reply(message, render_story_full(story, view=view))
+
+    async def merge(self, update: Update, context: Context) -> None:
+        """/merge A B (operators): two stories are one event; the older keeps both, alerts are edited."""
+        message = update.effective_message
+        assert message is not None
+        view = await self._view_of(update)
+        if not await self._operator(update, "merge", view):
+            return
+        args = context.args or []
+        try:
+            if len(args) != 2:
+                raise InputError("Usage: /merge A B, e.g. /merge 12 15 (two story numbers)")
+            a, b = parse_story_id(args[0]), parse_story_id(args[1])
+            story = await run(self.services.merge_stories, a, b)
+        except InputError as error:
+            await reply(message, said(error, view.t))
+            return
+        await reply(message, view.t.html("Stories #{a} and #{b} are now one story, #{story}; alerts already sent "
+                                         "are edited.", a=str(a), b=str(b), story=str(story.id)))
+
+    async def split(self, update: Update, context: Context) -> None:
+        """/split ID SOURCE (operators): move one report out of a story into a story of its own."""
+        message = update.effective_message
+        assert message is not None
+        view = await self._view_of(update)
+        if not await self._operator(update, "split", view):
+            return
+        args = context.args or []
+        try:
+            if len(args) != 2:
+                raise InputError("Usage: /split ID SOURCE, e.g. /split 12 3 (the source's number in /story_12, "
+                                 "or its link)")
+            story_id = parse_story_id(args[0])
+            kept, new = await run(self.services.split_story, story_id, args[1])
+        except InputError as error:
+            await reply(message, said(error, view.t))
+            return
+        await reply(message, view.t.html("Moved out of story #{story} into its own story #{new}; the two are kept "
+                                         "apart from now on.", story=str(kept.id), new=str(new.id)))
 
     async def search(self, update: Update, context: Context) -> None:
         """/search WORDS: stories matching every word, newest first."""

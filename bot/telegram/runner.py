@@ -128,7 +128,7 @@ class Runner:
             raise
         # /reload and SIGHUP both go through Services.reload: it syncs the feeds and swaps the config;
         # self._load adds what only the running bot has (the jobs' poller, the sender's topic names).
-        self.services = Services(self.config_ref, db, clock, self._load)
+        self.services = Services(self.config_ref, db, clock, self._load, gazetteer)
         self.application: BotApplication = build_application(settings, self.services)
 
     def _load(self) -> Config:
@@ -155,8 +155,11 @@ class Runner:
         )
         sender = TelegramSender(application.bot, self.topic_names, config=lambda: self.config_ref.current)
         metrics = self._metrics()
+        poller = Poller(config, self.db, self._fetcher, self.clock, self.gazetteer)
+        # The sentence model loads once per process: now, not inside the first poll's transaction.
+        await asyncio.to_thread(poller.rules.embedder.embed, ["warm up"])
         self.jobs = Jobs(
-            config, self.db, Poller(config, self.db, self._fetcher, self.clock, self.gazetteer),
+            config, self.db, poller,
             Deliverer(self.db, sender, self.clock, worker=self.worker.id, live_within=self._live, metrics=metrics),
             self.clock,
             notify_admins=self._notify_admins, metrics=metrics,

@@ -42,6 +42,7 @@ from bot.telegram.format import (
     Button,
     Rendered,
     View,
+    merged_pointer,
     render_alert,
     render_digest,
     render_followup,
@@ -136,8 +137,13 @@ class TelegramSender:
         return await self._send(chat, render_followup(story, previous, view=self.view(chat)), silent=silent)
 
     async def edit_alert(self, chat: Chat, message_id: int, story: Story) -> None:
-        """Show the story as it is now in the alert already sent ("not modified" is success)."""
-        rendered = render_alert(story, view=self.view(chat))
+        """Show the story as it is now in the alert already sent ("not modified" is success); a story merged
+        into another becomes a one-line pointer to it."""
+        view = self.view(chat)
+        if story.merged_into is not None:
+            rendered = merged_pointer(story.id, story.merged_into, view)
+        else:
+            rendered = render_alert(story, view=view)
         try:
             await self.bot.edit_message_text(
                 rendered.text,

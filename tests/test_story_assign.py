@@ -1,0 +1,129 @@
+"""The story step's pure decision (bot.stories.assign) on hand-made reports whose vectors are chosen.
+
+Vectors are built from a few axes, so each test states the similarity it needs; the thresholds are passed
+explicitly, so these tests check the rule's shape, not the tuned numbers (bench/story_public.py does that).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from bot.domain import Analysis, Facts
+from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, OpenStory, Report, Thresholds, place
+from bot.stories.similarity import DIMENSIONS, to_bytes
+
+T0 = datetime(2023, 10, 10, 8, 0, tzinfo=UTC)
+WINDOW = timedelta(days=4)
+FOLLOWUP = timedelta(days=45)
+RULE = Thresholds(join=0.55, anchored=0.45, merge=0.85)
+
+
+def vector(*weights: float) -> bytes:
+    """A unit vector with these weights on the first axes."""
+    v = np.zeros(DIMENSIONS, dtype=np.float32)
+    v[: len(weights)] = weights
+    return to_bytes(v / np.linalg.norm(v))
+
+
+def report(item_id: int, hours: float, vec: bytes, *, count: int | None = None, dates: tuple[str, ...] = (),
+           entities: frozenset[str] = frozenset()) -> Report:
+    facts = Facts(count_low=count, count_high=count, dates=dates)
+    analysis = Analysis(language="en", text="", facts=facts, entities=entities, numbers=frozenset(),
+                        places=frozenset(), vector=vec, version="test")
+    return Report(item_id, T0 + timedelta(hours=hours), analysis)
+
+
+def groups(reports: list[Report], stories: list[OpenStory] | None = None) -> set[frozenset[int]]:
+    batch = place(reports, stories or [], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE)
+    found: dict[int, set[int]] = {}
+    for placement in batch.placements:
+        found.setdefault(placement.story_id, set()).add(placement.report.item_id)
+    return {frozenset(members) for members in found.values()}
+
+
+def test_alike_reports_join_and_unlike_ones_do_not() -> None:
+    reports = [report(1, 0, vector(1, 0.1)), report(2, 2, vector(1, 0.2)), report(3, 3, vector(0.1, 1))]
+    assert groups(reports) == {frozenset({1, 2}), frozenset({3})}
+
+
+def test_the_same_reports_give_the_same_stories_in_any_order() -> None:
+    reports = [report(n, n, vector(1, n % 3 * 0.3, n % 2)) for n in range(1, 9)]
+    reports += [report(20 + n, n, vector(0, 1, 0.1 * n)) for n in range(4)]
+    expected = groups(reports)
+    rng = random.Random(7)
+    for _ in range(5):
+        rng.shuffle(reports)
+        assert groups(reports) == expected
+
+
+def test_contradicting_counts_or_dates_keep_alike_reports_apart() -> None:
+    alike = vector(1, 0.1)
+    assert groups([report(1, 0, alike, count=200), report(2, 1, alike, count=50)]) == {
+        frozenset({1}), frozenset({2})
+    }
+    assert groups([report(1, 0, alike, dates=("2023-10-09",)), report(2, 1, alike, dates=("2023-10-20",))]) == {
+        frozenset({1}), frozenset({2})
+    }
+    # "about 500" and "up to 600": close enough to be one count; overnight events dated a day apart agree.
+    assert groups([report(1, 0, alike, count=500), report(2, 1, alike, count=600)]) == {frozenset({1, 2})}
+    assert groups([report(1, 0, alike, dates=("2023-10-09",)), report(2, 1, alike, dates=("2023-10-10",))]) == {
+        frozenset({1, 2})
+    }
+
+
+def test_a_moderate_similarity_joins_only_with_an_anchor() -> None:
+    first, second = vector(1, 0), vector(1, 1.6)  # cosine 0.53: below join, above anchored
+    similarity = float(np.dot(np.frombuffer(first, "<f2"), np.frombuffer(second, "<f2")))
+    assert RULE.anchored <= similarity < RULE.join
+    assert groups([report(1, 0, first), report(2, 1, second)]) == {frozenset({1}), frozenset({2})}
+    assert groups([report(1, 0, first, count=40), report(2, 1, second, count=40)]) == {frozenset({1, 2})}
+    named = frozenset({"Tumen"})
+    assert groups([report(1, 0, first, entities=named), report(2, 1, second, entities=named)]) == {
+        frozenset({1, 2})
+    }
+    background = frozenset({"China", "North Korea"})
+    assert groups([report(1, 0, first, entities=background), report(2, 1, second, entities=background)]) == {
+        frozenset({1}), frozenset({2})
+    }
+
+
+def stored(story_id: int, *reports: Report) -> OpenStory:
+    story = OpenStory.empty(story_id, reports[0].published)
+    for r in reports:
+        story.absorb(r)
+    return story
+
+
+def test_a_report_joining_two_alike_stories_merges_the_newer_into_the_older_unless_kept_apart() -> None:
+    older = stored(3, report(1, 0, vector(1, 0.05)))
+    newer = stored(7, report(2, 1, vector(1, -0.05)))
+    bridge = report(9, 2, vector(1, 0))
+    batch = place([bridge], [newer, older], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE)
+    assert batch.merged == ((7, 3),)
+    assert [p.story_id for p in batch.placements] == [3]
+    assert batch.stories[3].size == 3
+
+    older = stored(3, report(1, 0, vector(1, 0.05)))
+    newer = stored(7, report(2, 1, vector(1, -0.05)))
+    older.apart.add(7)  # an admin split them: /split
+    batch = place([bridge], [newer, older], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE)
+    assert batch.merged == ()
+
+
+def test_a_story_keeps_a_bounded_number_of_members_whatever_its_size() -> None:
+    story = stored(1, *(report(n, n / 10, vector(1, 0.001 * n)) for n in range(1, 201)))
+    assert story.size == 200
+    assert len(story.members) == len(story.vectors) == KEPT_FIRST + KEPT_LATEST
+    assert story.members[:KEPT_FIRST] == list(range(1, KEPT_FIRST + 1))  # the first reports stay
+    assert story.members[-1] == 200  # and the latest
+
+
+def test_a_similar_report_after_the_window_is_a_follow_up_of_the_old_story() -> None:
+    old = stored(4, report(1, 0, vector(1, 0)))
+    later = report(2, 24 * 10, vector(1, 0.1))  # ten days on: beyond the story window, inside follow-up's
+    batch = place([later], [old], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE)
+    (placement,) = batch.placements
+    assert placement.story_id < 0 and batch.stories[placement.story_id].follow_up_of == 4
