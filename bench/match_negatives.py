@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/match_negatives.py [--explain] [--data DIR] [--config FILE]
 
+Keyword tiers only (bench/topic_quality.py measures the examples tier).
 Data: ../shared/eval-public/ beside the repository (negative_headlines.tsv, 863 headlines picked for
 trap words; kcna_headlines_2024_sample300.json, North Korean state media). Prints, per topic, how many
 fire and which, so a maintainer can judge each one; then the time to match 10,000 items.
@@ -15,6 +16,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -97,7 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     config = load_config(args.config)
-    topics = compile_topics(config.topics)
+    # The keyword tier only: a topic's examples tier (and its false alarms and cost on these same items) is
+    # measured by bench/topic_quality.py.
+    topics = compile_topics([replace(t, examples=(), near_misses=(), anchor=()) for t in config.topics])
     negatives = [(title, "") for title in read_negatives(args.data / NEGATIVES)]
     kcna = read_kcna(args.data / KCNA)
 

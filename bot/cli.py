@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="offline: run saved feed files through the pipeline, print JSON lines")
     config_arg(p)
     p.add_argument("--db", help="SQLAlchemy URL to keep the results in (default: a scratch SQLite file)")
+    p.add_argument("--explain", action="store_true",
+                   help="add to each item how every topic's keywords and examples judged it")
     p.add_argument("paths", nargs="+", metavar="PATH", help="saved RSS/Atom files, or folders of them")
 
     p = sub.add_parser(
@@ -168,7 +170,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         db = Database(args.db or sqlite_url(Path(scratch) / "replay.sqlite3"))
         try:
             db.upgrade()
-            for record in replay(config, args.paths, db, utc_now(), load_gazetteer()):
+            for record in replay(config, args.paths, db, utc_now(), load_gazetteer(), explain=args.explain):
                 print(dumps(record), flush=False)
             sys.stdout.flush()
         finally:

@@ -11,7 +11,8 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """A keyword topic: every group in `require` must match (any one of its terms), no `exclude` term may."""
+    """A topic: every group in `require` must match (any one of its terms), no `exclude` term may; or, when it
+    has `examples`, an item that names an `anchor` term and reads like an example matches too."""
 
     id: str
     name: str
@@ -20,6 +21,13 @@ class Topic:
     default: bool = False
     description: str = ""
     names: tuple[tuple[str, str], ...] = ()  # (language, name) translations of `name` from feeds.yaml
+    # The semantic tier (see bot/match.py): an item the keywords reject still matches when it names an
+    # `anchor` term and reads close enough to one of the `examples` (and not closer to a near-miss).
+    examples: tuple[tuple[str, str], ...] = ()  # (language, short description of a report on this topic)
+    near_misses: tuple[tuple[str, str], ...] = ()  # (language, short description of a report that is NOT)
+    anchor: tuple[str, ...] = ()  # terms, one of which an item must name for the semantic tier
+    threshold: float | None = None  # least cosine similarity to the closest example; None: the default
+    margin: float | None = None  # how much closer to an example than to any near-miss; None: the default
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from bot.errors import FeedError, FeedGone
 from bot.facts import Gazetteer
 from bot.ingest.extract import main_text
 from bot.ingest.fetch import Fetched, Fetcher, FetchLimits
-from bot.ingest.match import CompiledTopic, compile_topics, match_item
+from bot.ingest.match import CompiledTopic, compile_topics, match_items
 from bot.ingest.parse import normalize_title, parse_feed
 from bot.ingest.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
@@ -51,6 +51,16 @@ class IngestedItem:
     duplicate_reason: str | None = None
     error: str | None = None
     original_id: int | None = None  # the stored item a repeat repeats
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What is worked out for a feed's items before its store transaction: each item's topics, and the
+    analyses of the matched items not stored yet (their vectors above all), so that the database is not
+    held while the model reads them."""
+
+    topics: tuple[tuple[str, ...], ...]
+    analysed: Mapping[Item, Analysis]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +100,10 @@ def ingest_items(
     config: Config,
     rules: StoryRules,
     now: datetime,
-    analysed: Mapping[Item, Analysis] | None = None,
+    prepared: Prepared | None = None,
 ) -> list[IngestedItem]:
     """Match each item to topics, store it unless it repeats a stored item, and analyse the matched ones
-    (`analysed` holds those made before the transaction).
+    (`prepared` holds the topics and analyses worked out before the transaction).
 
     The stored dedupe keys of the whole batch are read at once: only an item one of them names gets the exact
     per-item check. Items that match no topic are inserted together at the end (or earlier, when a later item
@@ -121,8 +131,9 @@ def ingest_items(
                 results[index] = IngestedItem(item, (), None, stored)
         pending.clear()
 
-    for item, key in zip(items, keys, strict=True):
-        matched = match_item(topics, item, feed)
+    # One call for the batch: items that reach a topic's semantic tier are embedded together.
+    matches = prepared.topics if prepared is not None else match_items(topics, items, feed)
+    for item, key, matched in zip(items, keys, matches, strict=True):
         named = item.guid in guids or (item.link and item.link in links) or (key and key in titles)
         if named and pending:
             flush()  # the item it repeats may be one of the batch's, still waiting to be inserted
@@ -150,7 +161,7 @@ def ingest_items(
         matched_new.append((item_id, item))
         results.append(IngestedItem(item, matched, None, item_id))
     flush()
-    analyse_new(uow, matched_new, rules, analysed)
+    analyse_new(uow, matched_new, rules, prepared.analysed if prepared is not None else None)
     return [r for r in results if r is not None]
 
 
@@ -311,13 +322,13 @@ class Poller:
             parsed = await asyncio.to_thread(self._parse, feed, fetched, now)
             if feed.full_text:
                 parsed = replace(parsed, items=await self._with_full_text(feed, parsed.items))
-            # The new reports' analyses (their vectors above all) are made before the store transaction, so
-            # the database is not held while the model reads them.
-            analysed = await asyncio.to_thread(self._analyse, feed, parsed.items)
+            # Topics and the new reports' analyses (their vectors above all) are worked out before the store
+            # transaction, so the database is not held while the model reads them.
+            prepared = await asyncio.to_thread(self._prepare, feed, parsed.items)
             # One feed stores at a time: dedupe reads the items other feeds write.
             async with self._store_lock:
                 results = await asyncio.to_thread(
-                    self._store, feed, parsed, fetched, now, next_at, body_hash, new_url, analysed
+                    self._store, feed, parsed, fetched, now, next_at, body_hash, new_url, prepared
                 )
         except FeedError as exc:
             return self._record_failure(feed, state, exc)
@@ -376,19 +387,20 @@ class Poller:
         # A feed that already ships the full article keeps it: the extractor may miss a paragraph.
         return replace(item, content=text) if len(text) > len(item.content) else item
 
-    def _analyse(self, feed: Feed, items: Sequence[Item]) -> dict[Item, Analysis]:
-        """The analyses of the items that match a topic and are not stored yet."""
-        matched = [item for item in items if match_item(self.topics, item, feed)]
-        return analyse_items(self._unstored(feed, matched), self.rules) if matched else {}
+    def _prepare(self, feed: Feed, items: Sequence[Item]) -> Prepared:
+        """Each item's topics, and the analyses of the matched items not stored yet."""
+        topics = tuple(match_items(self.topics, items, feed))
+        matched = [item for item, found in zip(items, topics, strict=True) if found]
+        return Prepared(topics, analyse_items(self._unstored(feed, matched), self.rules) if matched else {})
 
     def _store(
         self, feed: Feed, parsed: ParsedFeed, fetched: Fetched, now: datetime, next_at: datetime, body_hash: str,
-        new_url: str | None, analysed: Mapping[Item, Analysis],
+        new_url: str | None, prepared: Prepared,
     ) -> list[IngestedItem]:
         """Store the parsed items and the feed's new state in one transaction."""
         with self.db.unit_of_work() as uow:
             uow.feeds.lock_stories()  # other workers on the database store one at a time too (dedupe)
-            results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now, analysed)
+            results = ingest_items(uow, parsed.items, feed, self.topics, self.config, self.rules, now, prepared)
             uow.feeds.record_fetched(
                 feed.name, now, next_check_at=next_at, etag=fetched.etag,
                 last_modified=fetched.last_modified, body_hash=body_hash, new_url=new_url,

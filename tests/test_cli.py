@@ -94,7 +94,7 @@ def test_replay_prints_items_then_stories_in_the_documented_shape() -> None:
     # Two items repeat: a GUID inside one feed, and a link carried by two feeds.
     assert len(items) == len(labels["items"]) + 2
     assert set(items[0]) == {
-        "type", "feed", "title", "link", "published", "topics", "duplicate_of", "duplicate_reason", "story"
+        "type", "feed", "title", "link", "published", "topics", "match", "duplicate_of", "duplicate_reason", "story"
     }
     assert [i["published"] for i in items] == sorted(i["published"] for i in items)
     duplicates = [i for i in items if i["duplicate_of"]]

@@ -87,6 +87,7 @@ def test_describe_summarizes_the_config() -> None:
         "feeds.yaml: OK: 1 topic, 2 feeds, 0 actions",
         "topics:",
         "  nk (default): North Korea [2 groups, 0 exclusions]",
+        "    tiers: keywords (2 groups, 0 exclusions)",
         "feeds:",
         "  One [en, every 15m]: nk",
         "  Two [ko, every 1h]: all topics",

@@ -34,7 +34,7 @@ from bot import __version__
 from bot.domain import ActionRule, Feed, Topic, Urgency
 from bot.errors import ConfigError
 from bot.i18n import config_language
-from bot.ingest.match import compile_topics, term_problem
+from bot.ingest.match import DEFAULT_MARGIN, DEFAULT_THRESHOLD, compile_topics, term_problem
 
 # --- public records -------------------------------------------------------------------------------
 
@@ -272,6 +272,19 @@ def _translations(value: dict[str, str]) -> dict[str, str]:
     return texts
 
 
+def _example_languages(value: dict[str, list[str]]) -> dict[str, list[str]]:
+    """{language: [short texts]} with our language tags (a topic's examples and near-misses)."""
+    texts: dict[str, list[str]] = {}
+    for key, entries in value.items():
+        language = config_language(key)
+        if language is None:
+            raise ValueError(f"unknown language {key!r}; use en, ko or zh")
+        texts.setdefault(language, []).extend(entries)
+    if not any(texts.values()):
+        raise ValueError("needs at least one text, e.g. en: [China hands detained escapees to the North]")
+    return texts
+
+
 def _action_texts(value: dict[str, str]) -> dict[str, str]:
     for text in value.values():
         _action_text(text)
@@ -293,6 +306,9 @@ _Timeout = Annotated[float, BeforeValidator(_timeout)]
 _Days = Annotated[int, BeforeValidator(_days)]
 _BodySize = Annotated[int, BeforeValidator(_body_size)]
 _Group = Annotated[list[_Term], Field(min_length=1)]
+# A topic's example or near-miss: one short sentence, as a headline with its first teaser sentence would be.
+_Example = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+_Examples = Annotated[dict[str, list[_Example]], AfterValidator(_example_languages)]
 
 _D = Defaults()
 
@@ -334,6 +350,11 @@ class _TopicModel(_Model):
     description: str = ""
     require: Annotated[list[_Group], Field(min_length=1)]
     exclude: list[_Term] = []
+    examples: _Examples | None = None
+    near_misses: _Examples | None = None
+    anchor: list[_Term] = []
+    threshold: Annotated[float, Field(gt=0, lt=1)] | None = None
+    margin: Annotated[float, Field(ge=0, lt=1)] | None = None
 
 
 class _FeedModel(_Model):
@@ -539,6 +560,17 @@ def _cross_checks(data: Any, root: yaml.Node | None) -> list[tuple[_Loc, str]]:
             if isinstance(name, str) and name.strip() not in topic_ids:
                 found.append(((*loc, key, j), f"unknown topic {name!r} (topics are: {known})"))
 
+    for i, topic in _entries(data, "topics"):
+        if topic.get("examples") and not topic.get("anchor"):
+            found.append((
+                ("topics", i, "examples"),
+                "examples need an anchor: terms one of which an item must name, e.g. anchor: [north korea*, 북한]",
+            ))
+        if not topic.get("examples"):
+            for key in ("near_misses", "anchor", "threshold", "margin"):
+                if key in topic:
+                    found.append((("topics", i, key), "is only used with examples; add examples or remove it"))
+
     unique("topic id", "topics", "id")
     unique("feed name", "feeds", "name")
     unique("feed url", "feeds", "url")
@@ -588,6 +620,11 @@ def _records(model: _FileModel, source: str) -> Config:
             default=t.default,
             description=t.description.strip(),
             names=tuple((language, name) for language, name in t.name.items() if language != "en"),
+            examples=tuple((lang, text) for lang, texts in (t.examples or {}).items() for text in texts),
+            near_misses=tuple((lang, text) for lang, texts in (t.near_misses or {}).items() for text in texts),
+            anchor=tuple(t.anchor),
+            threshold=t.threshold,
+            margin=t.margin,
         )
         for t in model.topics
     )
@@ -693,6 +730,7 @@ def describe(config: Config) -> str:
         kind = "default" if t.default else "opt-in"
         shape = f"{count(len(t.require), 'group')}, {count(len(t.exclude), 'exclusion')}"
         lines.append(f"  {t.id} ({kind}): {t.name} [{shape}]")
+        lines.append(f"    tiers: keywords ({shape}){_examples_tier(t)}")
     lines.append("feeds:")
     for f in config.feeds:
         topics = ", ".join(f.topics) if f.topics else "all topics"
@@ -701,6 +739,28 @@ def describe(config: Config) -> str:
         lines.append(f"  {f.name} [{f.language}, every {every}]: {topics}{extra}")
     lines.append(f"actions: {len(config.actions)}")
     return "\n".join(lines)
+
+
+def _examples_tier(topic: Topic) -> str:
+    """check-config's description of a topic's semantic tier ('' when it has no examples)."""
+    if not topic.examples:
+        return ""
+
+    def per_language(texts: Sequence[tuple[str, str]]) -> str:
+        counts: dict[str, int] = {}
+        for language, _ in texts:
+            counts[language] = counts.get(language, 0) + 1
+        return " ".join(f"{language} {n}" for language, n in counts.items())
+
+    threshold = DEFAULT_THRESHOLD if topic.threshold is None else topic.threshold
+    margin = DEFAULT_MARGIN if topic.margin is None else topic.margin
+    near = f"{len(topic.near_misses)} near-misses ({per_language(topic.near_misses)})" if topic.near_misses else (
+        "no near-misses"
+    )
+    return (
+        f", then examples ({len(topic.examples)}: {per_language(topic.examples)}; {near}; "
+        f"anchor: {len(topic.anchor)} terms; threshold {threshold:.2f}, margin {margin:.2f})"
+    )
 
 
 # --- environment ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.domain import Feed, Item, Story
 from bot.errors import BotError, FeedError
 from bot.facts import Gazetteer
-from bot.ingest.match import compile_topics
+from bot.ingest.match import CompiledTopic, Decision, compile_topics, decide_items, explain_item
 from bot.ingest.parse import parse_feed
 from bot.pipeline import IngestedItem, ingest_items, place_stories, story_rules
 from bot.storage.db import Database
@@ -94,12 +94,14 @@ def load_file(path: Path, config: Config, fetched: datetime) -> ReplayFile:
 
 
 def replay(
-    config: Config, paths: Sequence[str | Path], db: Database, fetched: datetime, gazetteer: Gazetteer
+    config: Config, paths: Sequence[str | Path], db: Database, fetched: datetime, gazetteer: Gazetteer,
+    explain: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Yield one record per item, in published-time order across all files, then one per story touched.
 
     Files with the same title are snapshots of one feed: its settings come from the first, and an entry
-    listed in several snapshots is a repeat (same guid) after the first.
+    listed in several snapshots is a repeat (same guid) after the first. Each item record says which rule
+    took or refused it for each topic (`match`); with `explain`, also each topic's full explanation.
     """
     files: list[ReplayFile] = []
     for path in feed_files(paths):
@@ -111,6 +113,9 @@ def replay(
     rules = story_rules(config, gazetteer)
     story_ids: dict[int, None] = {}
     feeds = {f.feed.name: f.feed for f in reversed(files)}  # the first file of a name wins
+    decisions = {
+        (f.path, n): d for f in files for n, d in enumerate(decide_items(topics, f.items, feeds[f.feed.name]))
+    }
     queue = sorted(
         ((item, f.path, n) for f in files for n, item in enumerate(f.items)),
         key=lambda entry: (entry[0].published, entry[0].feed, entry[2]),
@@ -119,13 +124,13 @@ def replay(
         # The replayed files are this database's feeds (a scratch database: see --db in the README).
         uow.feeds.sync(list(feeds.values()), fetched)
         results = [
-            (result, path)
-            for item, path, _ in queue
+            (result, path, n)
+            for item, path, n in queue
             for result in ingest_items(uow, [item], feeds[item.feed], topics, config, rules, fetched)
         ]
         # As one poll cycle would: every report stored first, then placed into stories together.
         placed = place_stories(uow, rules, fetched).placed
-        for result, path in results:
+        for result, path, n in results:
             own = result.item_id if result.item_id is not None else result.original_id
             if result.story_id is None and own is not None:
                 # Placed just now (a new report), or earlier (the report a repeat repeats).
@@ -135,25 +140,32 @@ def replay(
             if result.error is not None:
                 yield {"type": "error", "file": str(path), "error": f"item not stored: {result.error}"}
             else:
-                yield item_record(result)
+                yield item_record(result, decisions[(path, n)], topics if explain else ())
         for story_id in sorted(story_ids):
             yield story_record(uow.stories.get(story_id))
 
 
-def item_record(result: IngestedItem) -> dict[str, Any]:
-    """The stable JSON shape of one replayed item (documented in the README)."""
+def item_record(
+    result: IngestedItem, decisions: Sequence[Decision] = (), explained: Sequence[CompiledTopic] = ()
+) -> dict[str, Any]:
+    """The stable JSON shape of one replayed item (documented in the README): `match` gives, for each topic
+    tried, the rule that took the item or why none did; `explain` (with `explained` topics) the details."""
     item = result.item
-    return {
+    record: dict[str, Any] = {
         "type": "item",
         "feed": item.feed,
         "title": item.title,
         "link": item.link,
         "published": item.published.isoformat(),
         "topics": list(result.topics),
+        "match": {d.topic: d.reason for d in decisions},
         "duplicate_of": result.duplicate_of,
         "duplicate_reason": result.duplicate_reason,
         "story": result.story_id,
     }
+    if explained:
+        record["explain"] = {t.id: explain_item(t, item).splitlines() for t in explained}
+    return record
 
 
 def story_record(story: Story) -> dict[str, Any]:
