@@ -123,9 +123,11 @@ def feed_body(index: int, items: int) -> bytes:
     for n in range(items):
         published = START - timedelta(minutes=7 * n + rng.randrange(7))
         if ALL_ON_TOPIC:
+            # Titles differ from item to item, as real reports' do (a repeated title is a duplicate).
             title_t, text_t = rng.choice(ON_TOPIC)
-            title = title_t.format(place=rng.choice(ON_TOPIC_PLACES))
-            text = text_t.format(count=rng.choice(ON_TOPIC_COUNTS))
+            count = rng.choice(ON_TOPIC_COUNTS)
+            title = f"{title_t.format(place=rng.choice(ON_TOPIC_PLACES))}: {count} held, {rng.choice(OBJECTS)} {n}"
+            text = text_t.format(count=count)
         elif index % 10 == 3 and n == 0:
             title_t, text_t = rng.choice(ON_TOPIC)
             count = rng.choice((40, 60, 80, 120))
@@ -290,8 +292,9 @@ def peak_rss_mb() -> float:
 
 
 def _time_workers(poller: Poller) -> dict[str, float]:
-    """Sum the seconds spent in Poller._parse and Poller._store (worker threads) during one cycle."""
-    spent = {"_parse": 0.0, "_store": 0.0}
+    """Sum the seconds spent in the Poller's worker-thread steps during one cycle: parse, prepare (topics and
+    analyses), store, and placing the cycle's reports into stories."""
+    spent = {"_parse": 0.0, "_prepare": 0.0, "_store": 0.0, "_place_stories": 0.0}
     for name in spent:
         method = getattr(poller, name)
 
@@ -307,8 +310,8 @@ def _time_workers(poller: Poller) -> dict[str, float]:
 
 
 def _profile_workers(poller: Poller, into: list[cProfile.Profile]) -> None:
-    """Profile Poller._parse and Poller._store, which run in worker threads that cProfile alone misses."""
-    for name in ("_parse", "_store"):
+    """Profile the Poller's steps that run in worker threads, which cProfile alone misses."""
+    for name in ("_parse", "_prepare", "_store", "_place_stories"):
         method = getattr(poller, name)
 
         def profiled(*args: Any, _method: Any = method) -> Any:
@@ -398,7 +401,8 @@ def _bench(args: argparse.Namespace, port: int) -> int:
         print(f"cycle {name:<9} {seconds:8.2f} s (CPU {cpu:.2f} s)  {len(report.outcomes)} feeds ({statuses(report)}); "
               f"{new} new items, {matched} matched; peak RSS so far {peak_rss_mb():.0f} MB")
         if spent is not None and (spent["_parse"] or spent["_store"]):
-            print(f"    inside worker threads: parse {spent['_parse']:.2f} s, store {spent['_store']:.2f} s "
+            print(f"    inside worker threads: parse {spent['_parse']:.2f} s, prepare {spent['_prepare']:.2f} s, "
+                  f"store {spent['_store']:.2f} s, stories {spent['_place_stories']:.2f} s "
                   "(summed over calls)")
         for outcome in errors[:3]:
             print(f"    e.g. {outcome.feed}: {outcome.error}")

@@ -363,10 +363,19 @@ class Poller:
 
     def _unstored(self, feed: Feed, items: Sequence[Item]) -> list[Item]:
         """The items no stored item repeats, by the same test ingest_items makes: only they are worth a page."""
+        if not items:
+            return []
+        keys = [normalize_title(item.title) for item in items]
         with self.db.unit_of_work() as uow:
+            # As in ingest_items: the batch's stored keys at once; the exact check only for items they name.
+            known = uow.items.known_keys(
+                feed_name=feed.name, outlet=feed.outlet, guids=[i.guid for i in items],
+                links=[i.link for i in items], title_keys=keys,
+            )
             return [
-                item for item in items
-                if find_original(uow, item, feed, self.config, normalize_title(item.title)) is None
+                item for item, key in zip(items, keys, strict=True)
+                if not (item.guid in known.guids or (item.link and item.link in known.links) or key in known.title_keys)
+                or find_original(uow, item, feed, self.config, key) is None
             ]
 
     async def _full_text(self, feed: Feed, item: Item) -> Item:
