@@ -277,11 +277,12 @@ class OutboxRepository:
         message is edited into the merged story; pending: it gets the merged story instead). A chat that has
         both keeps its sent message, edited into a pointer; a pending one is dropped."""
         rows = self._session.scalars(select(OutboxRow).where(OutboxRow.story_id == story_id)).all()
-        have = set(
-            self._session.execute(
+        have = {
+            (chat_id, kind)
+            for chat_id, kind in self._session.execute(
                 select(OutboxRow.chat_id, OutboxRow.kind).where(OutboxRow.story_id == into_id)
-            ).tuples()
-        )
+            )
+        }
         for row in rows:
             if (row.chat_id, row.kind) not in have:
                 row.story_id = into_id
