@@ -37,9 +37,15 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.delivery.deliverer import Deliverer, DeliveryReport  # noqa: E402
 from bot.delivery.ratelimit import Limits, Pacer  # noqa: E402
-from bot.domain import ChatKind, Facts, Feed, Item, Urgency  # noqa: E402
+from bot.domain import (  # noqa: E402
+    ChatKind,
+    Facts,
+    Feed,
+    Item,
+    StoryContent,
+    Urgency,
+)
 from bot.storage.db import Database, sqlite_url  # noqa: E402
-from bot.storage.stories import StoryContent  # noqa: E402
 from bot.telegram.sender import TelegramSender  # noqa: E402
 from tests.support.fake_telegram import FakeTelegram  # noqa: E402
 

@@ -130,6 +130,24 @@ class Analysis:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryContent:
+    """What the story step computed for a story (bot.stories.compose): everything but its id, sources and
+    bookkeeping."""
+
+    title: str
+    summary: str
+    facts: Facts
+    urgency: Urgency
+    topics: tuple[str, ...]
+    actions: tuple[Action, ...]
+    language: str
+    first_published: datetime
+    last_published: datetime
+    source_count: int
+    follow_up_of: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StoryState:
     """What the story step keeps on a story row to decide joins, bounded whatever the story's size.
 

@@ -38,10 +38,10 @@ from bot.domain import (
     OutboxKind,
     OutboxStatus,
     Story,
+    StoryContent,
     Urgency,
 )
 from bot.storage.db import Database
-from bot.storage.stories import StoryContent
 from bot.storage.unit_of_work import UnitOfWork
 from bot.telegram.sender import TelegramSender
 from tests.support.fake_telegram import FakeTelegram

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.domain import Action, Facts, OpenStoryRecord, Source, Story, StoryState, Urgency
+from bot.domain import OpenStoryRecord, Source, Story, StoryContent, StoryState, Urgency
 from bot.storage.codec import (
     actions_from_json,
     actions_json,
@@ -33,23 +32,6 @@ from bot.storage.models import (
 from bot.storage.repositories import StoredItem, _item
 
 __all__ = ["StoryContent", "StoryRepository", "like_pattern", "search_text"]
-
-
-@dataclass(frozen=True, slots=True)
-class StoryContent:
-    """What the story step computed for a story: everything but its id, sources and bookkeeping."""
-
-    title: str
-    summary: str
-    facts: Facts
-    urgency: Urgency
-    topics: tuple[str, ...]
-    actions: tuple[Action, ...]
-    language: str
-    first_published: datetime
-    last_published: datetime
-    source_count: int
-    follow_up_of: int | None = None
 
 
 def _in_topics(query: Select[StoryRow], topics: Sequence[str] | None) -> Select[StoryRow]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.actions import classify_urgency, suggest_actions
-from bot.domain import Action, ActionRule, Analysis, Facts, Item, Urgency
+from bot.domain import ActionRule, Analysis, Facts, Item, StoryContent, Urgency
 from bot.facts import merge_facts
 from bot.stories.analyse import event_title
 from bot.summarize import SummaryInput, summarize
@@ -26,19 +27,6 @@ class Member:
     analysis: Analysis
 
 
-@dataclass(frozen=True, slots=True)
-class Composed:
-    """A story's content as computed from its members (ids and bookkeeping are storage's)."""
-
-    title: str
-    summary: str
-    facts: Facts
-    urgency: Urgency
-    topics: tuple[str, ...]
-    actions: tuple[Action, ...]
-    language: str
-
-
 def story_language(members: Sequence[Member]) -> str:
     """The language most members are in; a tie goes to the language of the earliest member."""
     languages = [m.analysis.language or "und" for m in members]
@@ -48,9 +36,18 @@ def story_language(members: Sequence[Member]) -> str:
 
 
 def compose(
-    members: Sequence[Member], *, outlets: int, topics: Sequence[str], rules: Sequence[ActionRule]
-) -> Composed:
-    """The story told by `members` (oldest first), which `outlets` outlets reported, in `topics`."""
+    members: Sequence[Member],
+    *,
+    outlets: int,
+    topics: Sequence[str],
+    rules: Sequence[ActionRule],
+    first_published: datetime,
+    last_published: datetime,
+    size: int,
+    follow_up_of: int | None,
+) -> StoryContent:
+    """The story told by `members` (oldest first, the story's kept ones), which `outlets` outlets reported,
+    in `topics`; the times, size and follow-up are the story's own."""
     if not members:
         raise ValueError("a story needs at least one source")
     analyses = [m.analysis for m in members]
@@ -81,7 +78,7 @@ def compose(
         rules, topics=tuple(topics), text="\n".join(m.analysis.text for m in first), entities=entities,
         facts=facts, urgency=urgency,
     )
-    return Composed(
+    return StoryContent(
         title=event_title(lead.item),
         summary=summary or event_title(lead.item),
         facts=facts,
@@ -89,6 +86,10 @@ def compose(
         topics=tuple(topics),
         actions=actions,
         language=language,
+        first_published=first_published,
+        last_published=last_published,
+        source_count=size,
+        follow_up_of=follow_up_of,
     )
 
 

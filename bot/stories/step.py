@@ -12,10 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.domain import ActionRule, Analysis, Item, OpenStoryRecord
+from bot.domain import ActionRule, Analysis, Item, OpenStoryRecord, StoryContent
 from bot.facts import Gazetteer
 from bot.storage.repositories import StoredItem
-from bot.storage.stories import StoryContent
 from bot.storage.unit_of_work import UnitOfWork
 from bot.stories.analyse import analyse, analysis_version
 from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, Batch, OpenStory, Report, Thresholds, place
@@ -212,17 +211,8 @@ def story_content(
         Member(found[m][0].item, found[m][0].topics, found[m][1]) for m in story.members if m in found
     ]
     members.sort(key=lambda m: m.item.published)
-    composed = compose(members, outlets=len(extra.outlets), topics=extra.topics, rules=rules.actions)
-    return StoryContent(
-        title=composed.title,
-        summary=composed.summary,
-        facts=composed.facts,
-        urgency=composed.urgency,
-        topics=composed.topics,
-        actions=composed.actions,
-        language=composed.language,
-        first_published=story.first_published,
-        last_published=story.last_published,
-        source_count=story.size,
+    return compose(
+        members, outlets=len(extra.outlets), topics=extra.topics, rules=rules.actions,
+        first_published=story.first_published, last_published=story.last_published, size=story.size,
         follow_up_of=story.follow_up_of,
     )
