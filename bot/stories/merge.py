@@ -14,7 +14,7 @@ from bot.storage.repositories import StoredItem
 from bot.storage.unit_of_work import UnitOfWork
 from bot.stories.assign import OpenStory, Report
 from bot.stories.state import to_state
-from bot.stories.step import Extras, StoryRules, analyse_new, merge_stored, opened, story_content
+from bot.stories.step import Extras, StoryRules, fresh_analyses, merge_stored, opened, story_content
 
 
 class Refused(Exception):
@@ -62,11 +62,8 @@ def split_story(uow: UnitOfWork, rules: StoryRules, story_id: int, source: str, 
             "Story {story} has no source {source}. Give its number in /story_{story} (1 to {count}) or its link.",
             story=str(story_id), source=source, count=str(len(sources)),
         )
-    stored = uow.analyses.get_many([chosen.id]).get(chosen.id)
-    if stored is None or stored.version != rules.version:
-        analyse_new(uow, [(chosen.id, chosen.item)], rules)  # its analysis is stale: made again, once
-        stored = uow.analyses.get_many([chosen.id])[chosen.id]
-    report_analysis = stored
+    # Its analysis as the step would read it: made again (and stored) when stale.
+    ((_, report_analysis),) = fresh_analyses(uow, uow.analyses.items([chosen.id]), rules)
     record = uow.stories.open_story(story_id)
     # The new story: the report alone, following nothing.
     alone = OpenStory.empty(0, chosen.item.published)

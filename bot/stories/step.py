@@ -77,7 +77,7 @@ def analyse_new(
 
 def place_pending(uow: UnitOfWork, rules: StoryRules, now: datetime) -> StepReport:
     """Place every analysed report that has no story yet; store the stories and owe their alerts."""
-    pending = _fresh(uow, uow.analyses.pending(MAX_PENDING), rules)
+    pending = fresh_analyses(uow, uow.analyses.pending(MAX_PENDING), rules)
     if not pending:
         return StepReport()
     reports = [Report(s.id, s.item.published, a) for s, a in pending]
@@ -103,7 +103,7 @@ class Extras:
         self.topics.extend(t for t in topics if t not in self.topics)
 
 
-def _fresh(
+def fresh_analyses(
     uow: UnitOfWork, found: Sequence[tuple[StoredItem, Analysis | None]], rules: StoryRules
 ) -> list[tuple[StoredItem, Analysis]]:
     """`found` with stale or missing analyses made again (and stored): the gazetteer or model changed."""
@@ -130,7 +130,7 @@ def opened(uow: UnitOfWork, record: OpenStoryRecord, rules: StoryRules, extras: 
         extras[record.story_id] = Extras(list(state.outlets), list(state.topics))
         return to_open(record, state)
     ids, size = uow.stories.member_ids(record.story_id, KEPT_FIRST, KEPT_LATEST)
-    members = _fresh(uow, uow.analyses.items(ids), rules)
+    members = fresh_analyses(uow, uow.analyses.items(ids), rules)
     extra = Extras()
     for stored, _ in members:
         extra.add([stored.item.outlet], stored.topics)
@@ -205,7 +205,7 @@ def story_content(
 ) -> StoryContent:
     """The story's content from its kept members (pending reports, or read back from storage)."""
     stored_ids = [m for m in story.members if m not in pending]
-    found = {s.id: (s, a) for s, a in _fresh(uow, uow.analyses.items(stored_ids), rules)}
+    found = {s.id: (s, a) for s, a in fresh_analyses(uow, uow.analyses.items(stored_ids), rules)}
     found.update((m, pending[m]) for m in story.members if m in pending)
     members = [
         Member(found[m][0].item, found[m][0].topics, found[m][1]) for m in story.members if m in found
