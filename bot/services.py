@@ -28,10 +28,10 @@ from bot.domain import (
     Topic,
 )
 from bot.errors import BotError, ConfigError
-from bot.facts import Gazetteer, load_gazetteer
 from bot.i18n import N_, negotiate
 from bot.pipeline import Clock, story_rules
 from bot.storage.db import Database
+from bot.stories.facts import Gazetteer, load_gazetteer
 from bot.stories.merge import Refused, merge_stories, split_story
 from bot.stories.step import StoryRules
 

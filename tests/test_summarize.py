@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.ingest.parse import clean_text
-from bot.summarize import (
+from bot.stories.summarize import (
     SummaryInput,
     has_clutter,
     is_clutter,

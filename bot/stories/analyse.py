@@ -7,9 +7,9 @@ import re
 from collections.abc import Sequence
 
 from bot.domain import Analysis, Item
-from bot.facts import Gazetteer, extract_facts, extract_numbers, find_entities_and_pinpoints
+from bot.stories.facts import Gazetteer, extract_facts, extract_numbers, find_entities_and_pinpoints
 from bot.stories.similarity import MODEL_VERSION, Embedder, to_bytes
-from bot.summarize import split_sentences, strip_clutter
+from bot.stories.summarize import split_sentences, strip_clutter
 from bot.text.language import guess_language
 
 # The vector reads the title and the teaser's first sentences: what every feed gives (a news-search feed

@@ -7,11 +7,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.actions import classify_urgency, suggest_actions
 from bot.domain import Action, ActionRule, Analysis, Facts, Item, Urgency
-from bot.facts import merge_facts
+from bot.stories.actions import classify_urgency, suggest_actions
 from bot.stories.analyse import event_title
-from bot.summarize import SummaryInput, summarize
+from bot.stories.facts import merge_facts
+from bot.stories.summarize import SummaryInput, summarize
 
 # Members read for the summary and urgency: the lead reports carry the story; a long tail adds little.
 MAX_SOURCES_READ = 12

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from bot.domain import Story
 from bot.i18n import Translator
-from bot.summarize import split_sentences
+from bot.stories.summarize import split_sentences
 from bot.telegram.callbacks import (
     Button,
     Rendered,

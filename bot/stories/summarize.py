@@ -657,7 +657,7 @@ _DATELINES: tuple[re.Pattern[str], ...] = (
 
 def dateline_length(line: str) -> int:
     """How many characters a dateline or wire byline takes at the start of `line` (0 when it has none):
-    the report's own place and day, which bot.facts does not take for the event's."""
+    the report's own place and day, which bot.stories.facts does not take for the event's."""
     for pattern in _DATELINES:
         match = pattern.match(line)
         if match and match.end() < len(line):
