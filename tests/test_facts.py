@@ -23,7 +23,7 @@ from bot.stories.facts import (
     load_gazetteer,
     merge_facts,
 )
-from bot.stories.summarize import is_clutter
+from bot.text.clutter import is_clutter
 
 # A Thursday: "on Monday" is 9 October 2023.
 OCT_12 = datetime(2023, 10, 12, 3, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Feed bytes to Items; the only module importing feedparser. Links canonical, dates UTC, text plain.
 
 Descriptions and content keep their blocks, one per line: a photo caption, a cookie banner or a "continue
-reading" link is then a line of its own that clutter removal (bot.stories.summarize.strip_clutter) drops whole,
+reading" link is then a line of its own that clutter removal (bot.text.clutter.strip_clutter) drops whole,
 instead of words run into the report's first sentence. Captions marked as such (<figcaption>, a CMS
 caption or credit class) are dropped here already. Titles are one line.
 """

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from bot.stories.summarize import dateline_length
+from bot.text.clutter import dateline_length
 
 _ZONES = {"ko": timezone(timedelta(hours=9)), "ja": timezone(timedelta(hours=9)),
           "zh": timezone(timedelta(hours=8))}  # fmt: skip
