@@ -19,7 +19,8 @@ from bot.ingest.match import CompiledTopic, compile_topics, match_item
 from bot.ingest.parse import normalize_title, parse_feed
 from bot.ingest.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
-from bot.storage.repositories import Claim, ItemRejected, Original
+from bot.storage.feeds import Claim
+from bot.storage.items import ItemRejected, Original
 from bot.storage.unit_of_work import UnitOfWork
 from bot.stories.facts import Gazetteer
 from bot.stories.step import StepReport, StoryRules, analyse_items, analyse_new, place_pending

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain import ActionRule, Analysis, Item, OpenStoryRecord
-from bot.storage.repositories import StoredItem
+from bot.storage.items import StoredItem
 from bot.storage.stories import StoryContent
 from bot.storage.unit_of_work import UnitOfWork
 from bot.stories.analyse import analyse, analysis_version
