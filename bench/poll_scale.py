@@ -52,10 +52,10 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Config, load_config  # noqa: E402
 from bot.domain import Feed  # noqa: E402
-from bot.facts import load_gazetteer  # noqa: E402
 from bot.ingest.fetch import Fetcher, FetchLimits  # noqa: E402
 from bot.pipeline import CycleReport, Poller  # noqa: E402
 from bot.storage.db import Database, sqlite_url  # noqa: E402
+from bot.stories.facts import load_gazetteer  # noqa: E402
 
 START = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 INTERVAL_SECONDS = 900

@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 
 from bot.config import Config, load_config  # noqa: E402
-from bot.facts import Gazetteer, load_gazetteer  # noqa: E402
 from bot.storage.db import Database, sqlite_url  # noqa: E402
+from bot.stories.facts import Gazetteer, load_gazetteer  # noqa: E402
 from bot.tools.replay import dumps, replay  # noqa: E402
 
 CONFIG = ROOT / "feeds.yaml"

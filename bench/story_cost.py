@@ -35,11 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config  # noqa: E402
 from bot.domain import Analysis, Facts, Feed, Item  # noqa: E402
-from bot.facts import load_gazetteer  # noqa: E402
 from bot.ingest.parse import normalize_title, parse_feed  # noqa: E402
 from bot.pipeline import place_stories, story_rules  # noqa: E402
 from bot.storage.db import Database, sqlite_url  # noqa: E402
 from bot.stories.analyse import analyse  # noqa: E402
+from bot.stories.facts import load_gazetteer  # noqa: E402
 from bot.stories.similarity import DIMENSIONS, shared_embedder, to_bytes  # noqa: E402
 from bot.stories.step import StoryRules, analyse_new  # noqa: E402
 

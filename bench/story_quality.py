@@ -12,7 +12,7 @@ what is measured is what the CLI prints. The report covers:
    labeled with no topic) that matched it anyway (false alarms);
 3. facts of each event that became (mostly) one story, against the labeled expected_facts;
 4. urgency of those stories against the labels, and whether follow-ups point at the right story;
-5. clutter in the story summaries (bot.summarize.has_clutter), every summary printed.
+5. clutter in the story summaries (bot.text.clutter.has_clutter), every summary printed.
 
 Targets: precision >= 0.95, recall >= 0.9, no summary with clutter. The exit code is 0 (this is a report)
 unless --strict is given and a target fails. The test tests/test_story_quality.py imports `evaluate` and
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.cli import main as cli_main  # noqa: E402
 from bot.ingest.parse import canonical_url  # noqa: E402
-from bot.summarize import has_clutter  # noqa: E402
+from bot.text.clutter import has_clutter  # noqa: E402
 
 DEFAULT_FOLDER = ROOT / "tests" / "fixtures" / "stories"
 DEFAULT_CONFIG = ROOT / "feeds.yaml"

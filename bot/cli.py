@@ -18,11 +18,11 @@ from pathlib import Path
 from bot import __version__
 from bot.config import Config, Settings, describe, load_config, load_settings
 from bot.errors import BotError, ConfigError
-from bot.facts import load_gazetteer
 from bot.ingest.fetch import Fetcher
 from bot.logs import setup_logging
 from bot.pipeline import CycleReport, FeedOutcome, Poller, fetch_limits
 from bot.storage.db import Database, sqlite_url
+from bot.stories.facts import load_gazetteer
 from bot.tools.demo import run_demo
 from bot.tools.operations import export_document, healthcheck, import_document, recent_stories
 from bot.tools.replay import dumps, replay, story_record

@@ -13,15 +13,16 @@ from datetime import datetime, timedelta
 from bot.config import Config
 from bot.domain import Analysis, Feed, FeedState, Item, ParsedFeed
 from bot.errors import FeedError, FeedGone
-from bot.facts import Gazetteer
 from bot.ingest.extract import main_text
 from bot.ingest.fetch import Fetched, Fetcher, FetchLimits
 from bot.ingest.match import CompiledTopic, compile_topics, match_items
 from bot.ingest.parse import normalize_title, parse_feed
 from bot.ingest.schedule import next_check_after_failure, next_check_after_success
 from bot.storage.db import Database
-from bot.storage.repositories import Claim, ItemRejected, Original
+from bot.storage.feeds import Claim
+from bot.storage.items import ItemRejected, Original
 from bot.storage.unit_of_work import UnitOfWork
+from bot.stories.facts import Gazetteer
 from bot.stories.step import StepReport, StoryRules, analyse_items, analyse_new, place_pending
 
 log = logging.getLogger(__name__)

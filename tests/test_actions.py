@@ -6,15 +6,10 @@ import re
 
 import pytest
 
-from bot.actions import (
-    UNKNOWN_DATE,
-    classify_urgency,
-    fill,
-    suggest_actions,
-    unknown_placeholders,
-)
 from bot.domain import Action, ActionRule, Facts, Urgency
 from bot.ingest.match import is_unspaced, normalize, term_pattern
+from bot.stories.actions import UNKNOWN_DATE, fill, suggest_actions, unknown_placeholders
+from bot.stories.urgency import classify_urgency
 
 URGENT = Urgency.URGENT
 UPDATE = Urgency.UPDATE

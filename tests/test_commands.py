@@ -21,7 +21,6 @@ from telegram.constants import ParseMode
 
 from bot.config import Secret, Settings, load_config
 from bot.domain import ChatKind, ChatSettings, DeliveryMode, Feed, FeedState, Story
-from bot.facts import Gazetteer, load_gazetteer
 from bot.services import (
     FAILING_AFTER,
     ConfigRef,
@@ -36,6 +35,7 @@ from bot.services import (
     search_words,
 )
 from bot.storage.db import Database
+from bot.stories.facts import Gazetteer, load_gazetteer
 from bot.telegram.app import BotApplication, build_application, file_url, register_commands
 from bot.telegram.handlers import SORRY, keyboard, redact
 from bot.telegram.html import utf16_len

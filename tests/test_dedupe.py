@@ -9,8 +9,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from bot.facts import Gazetteer, load_gazetteer
 from bot.storage.db import Database
+from bot.stories.facts import Gazetteer, load_gazetteer
 from tests.support.feedserver import FeedServer
 from tests.test_pipeline import START, WIRE_ITEMS, Clock, by_feed, make_config, poll, rss
 

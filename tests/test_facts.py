@@ -11,7 +11,9 @@ import pytest
 
 from bot.domain import Facts, Feed
 from bot.errors import ConfigError
-from bot.facts import (
+from bot.ingest.parse import parse_feed
+from bot.stories.analyse import clean_text
+from bot.stories.facts import (
     ORGANISATION_KINDS,
     PLACE_KINDS,
     Gazetteer,
@@ -21,9 +23,7 @@ from bot.facts import (
     load_gazetteer,
     merge_facts,
 )
-from bot.ingest.parse import parse_feed
-from bot.stories.analyse import clean_text
-from bot.summarize import is_clutter
+from bot.text.clutter import is_clutter
 
 # A Thursday: "on Monday" is 9 October 2023.
 OCT_12 = datetime(2023, 10, 12, 3, 0, tzinfo=UTC)

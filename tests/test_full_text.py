@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.facts import Gazetteer
 from bot.ingest.extract import main_text
 from bot.storage.db import Database
+from bot.stories.facts import Gazetteer
 from tests.support.feedserver import FeedServer
 from tests.test_pipeline import START, Clock, by_feed, gazetteer, make_config, poll, rss
 

@@ -18,11 +18,11 @@ import pytest
 
 from bot.config import Config, parse_config
 from bot.domain import FeedState, Item
-from bot.facts import Gazetteer, load_gazetteer
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.ingest.parse import clean_text
 from bot.pipeline import CycleReport, Poller
 from bot.storage.db import Database
+from bot.stories.facts import Gazetteer, load_gazetteer
 from bot.stories.similarity import shared_embedder
 from tests.support.feedserver import FeedServer
 

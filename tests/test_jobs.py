@@ -18,11 +18,11 @@ from telegram.request import HTTPXRequest
 from bot.config import Config, parse_config
 from bot.delivery.deliverer import Deliverer
 from bot.domain import ChatKind, ChatSettings, DeliveryMode
-from bot.facts import load_gazetteer
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.pipeline import Poller
 from bot.run.jobs import HEARTBEAT, Jobs
 from bot.storage.db import Database
+from bot.stories.facts import load_gazetteer
 from bot.telegram.sender import TelegramSender
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.feedserver import FeedServer

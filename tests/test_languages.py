@@ -12,7 +12,7 @@ from telegram import Bot
 
 from bot.config import load_config
 from bot.delivery.deliverer import Deliverer
-from bot.facts import Gazetteer
+from bot.stories.facts import Gazetteer
 from bot.telegram.app import register_commands
 from bot.telegram.sender import TelegramSender
 from tests.support.fake_telegram import FakeTelegram

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from bot.config import load_config
 from bot.domain import Item
-from bot.facts import load_gazetteer
 from bot.ingest.match import compile_topics
 from bot.pipeline import ingest_items, place_stories, story_rules
 from bot.services import ConfigRef, Services
 from bot.storage.db import Database
+from bot.stories.facts import load_gazetteer
 from bot.telegram.messages.health import render_feed_health
 from tests.support.feedserver import FeedServer
 from tests.test_cli import REPO, run

@@ -26,11 +26,11 @@ from bot.domain import (
     StoryContent,
     Urgency,
 )
-from bot.facts import Gazetteer, load_gazetteer
 from bot.storage import outbox
 from bot.storage.db import Database
 from bot.storage.stories import like_pattern
 from bot.storage.unit_of_work import UnitOfWork
+from bot.stories.facts import Gazetteer, load_gazetteer
 from tests.support.feedserver import FeedServer
 from tests.test_pipeline import DAILY_ITEMS, WIRE_ITEMS, Clock, make_config, poll, rss
 

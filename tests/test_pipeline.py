@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import Config, parse_config
-from bot.facts import Gazetteer, load_gazetteer
 from bot.ingest.fetch import Fetcher, FetchLimits
 from bot.pipeline import CycleReport, Poller
 from bot.storage.db import Database
+from bot.stories.facts import Gazetteer, load_gazetteer
 from tests.support.feeds import rss
 from tests.support.feedserver import FeedServer
 

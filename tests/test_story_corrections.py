@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.facts import Gazetteer
+from bot.stories.facts import Gazetteer
 from tests.support.fake_telegram import FakeTelegram
 from tests.test_commands import (  # noqa: F401  (fixtures, found by pytest by name)
     HOSTILE_TITLE,

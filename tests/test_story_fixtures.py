@@ -15,7 +15,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from bot.facts import load_gazetteer
+from bot.stories.facts import load_gazetteer
 
 STORIES = Path(__file__).parent / "fixtures" / "stories"
 FEED_FILES = sorted(STORIES.glob("*.xml"))

@@ -15,10 +15,10 @@ from alembic import command
 
 from bot.config import load_config
 from bot.domain import Feed, Item
-from bot.facts import load_gazetteer
 from bot.ingest.match import compile_topics
 from bot.pipeline import ingest_items, place_stories, story_rules
 from bot.storage.db import Database
+from bot.stories.facts import load_gazetteer
 from bot.stories.merge import split_story
 from tests.test_linkless import REPO
 from tests.test_storage import alembic_config

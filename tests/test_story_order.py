@@ -17,8 +17,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from bot.facts import Gazetteer, load_gazetteer
 from bot.storage.db import Database
+from bot.stories.facts import Gazetteer, load_gazetteer
 from bot.stories.similarity import shared_embedder
 from tests.support.feedserver import FeedServer
 from tests.test_pipeline import Clock, make_config, poll

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bot.summarize import has_clutter
+from bot.text.clutter import has_clutter
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "story_quality.py"
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from bot.domain import Analysis, Facts, Item
-from bot.facts import load_gazetteer
 from bot.stories.analyse import analyse, clean_text
 from bot.stories.assign import OpenStory, Report, Thresholds, place
+from bot.stories.facts import load_gazetteer
 from bot.stories.similarity import DIMENSIONS, Vector, shared_embedder, to_bytes
 
 WINDOW = timedelta(days=4)

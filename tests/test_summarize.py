@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.ingest.parse import clean_text
-from bot.summarize import (
-    SummaryInput,
-    has_clutter,
-    is_clutter,
-    split_sentences,
-    strip_clutter,
-    summarize,
-)
+from bot.stories.summarize import SummaryInput, summarize
+from bot.text.clutter import has_clutter, is_clutter, strip_clutter
+from bot.text.sentences import split_sentences
 
 # --- sentence splitting -----------------------------------------------------------------------------
 

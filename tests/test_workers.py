@@ -22,9 +22,9 @@ from sqlalchemy import make_url
 
 from bot.domain import ChatKind, Feed
 from bot.storage.db import Database
+from bot.storage.feeds import Claim
 from bot.storage.heartbeats import WORKER_BEAT
 from bot.storage.instance import gone_from_this_host, this_worker
-from bot.storage.repositories import Claim
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.feedserver import FeedServer
 from tests.test_delivery import new_story

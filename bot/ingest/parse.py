@@ -1,7 +1,7 @@
 """Feed bytes to Items; the only module importing feedparser. Links canonical, dates UTC, text plain.
 
 Descriptions and content keep their blocks, one per line: a photo caption, a cookie banner or a "continue
-reading" link is then a line of its own that clutter removal (bot.summarize.strip_clutter) drops whole,
+reading" link is then a line of its own that clutter removal (bot.text.clutter.strip_clutter) drops whole,
 instead of words run into the report's first sentence. Captions marked as such (<figcaption>, a CMS
 caption or credit class) are dropped here already. Titles are one line.
 """
@@ -24,6 +24,7 @@ from feedparser.encodings import convert_to_utf8
 
 from bot.domain import Feed, Item, ParsedFeed
 from bot.errors import FeedError
+from bot.ingest.defuse import defuse
 
 # Caps on stored text, so a hostile or broken feed cannot bloat the database.
 MAX_TITLE_CHARS = 1_000
@@ -70,12 +71,6 @@ _LEGACY_CODECS: dict[str, tuple[str, ...]] = {
     "zh": ("gb18030", "big5"),
 }
 _FALLBACK_ENCODINGS = frozenset({"windows-1252", "iso-8859-2"})
-
-# The prolog tokens _defuse acts on: comment, DOCTYPE, other declaration, processing instruction,
-# and the root element's start, which ends the prolog.
-_PROLOG_TOKEN = re.compile(rb"<!--|<!DOCTYPE|<!|<\?|<\w", re.IGNORECASE | re.ASCII)
-_XML_DECLARATION = re.compile(rb"<\?xml\s", re.ASCII)
-_DECLARATION_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|[\[\]>]")
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _SKIPPED_ELEMENTS = frozenset({"script", "style", "noscript", "template", "figcaption"})
@@ -131,7 +126,7 @@ def parse_feed(
         raise FeedError(feed.name, base_url, "not-a-feed", "empty document")
 
     utf8, encoding_note = _to_utf8(body, content_type, feed.language)
-    utf8 = _defuse(utf8)
+    utf8 = defuse(utf8)
     result = _run_feedparser(utf8, feed, base_url, content_location=base_url)
     feed_link = _http_url(str(result.feed.get("link") or ""))
     if feed_link and _origin(feed_link) != _origin(base_url) and _any_link_on(result, _origin(base_url)):
@@ -189,12 +184,12 @@ def normalize_title(title: str) -> str:
     return " ".join(folded.split())[:MAX_TITLE_KEY_CHARS].rstrip()
 
 
-# --- decoding and defusing -------------------------------------------------------------------------
+# --- decoding ----------------------------------------------------------------------------------------
 
 
 def _to_utf8(body: bytes, content_type: str | None, language: str) -> tuple[bytes, str | None]:
     """The body as UTF-8 (feedparser's own detection, plus the language hint) and a note on encoding
-    trouble, if any. Doing it here lets _defuse see exactly the bytes the XML parser will see."""
+    trouble, if any. Doing it here lets defuse see exactly the bytes the XML parser will see."""
     headers = {"content-type": content_type} if content_type else {}
     info: dict[str, Any] = {}
     data = convert_to_utf8(headers, body, info)
@@ -221,72 +216,6 @@ def _legacy_codec(body: bytes, language: str) -> str | None:
             continue
         return codec
     return None
-
-
-def _defuse(data: bytes) -> bytes:
-    """UTF-8 XML whose prolog holds no DTD: DOCTYPEs and comments removed, any other '<!' escaped,
-    XML declarations after feedparser's own (at offset 0) dropped.
-
-    Why: feedparser copies a DOCTYPE's literal <!ENTITY> declarations and, when the strict parser
-    fails, its fallback parser expands them without limit (a 200 kB body gave a 100 MB summary).
-    Expat's amplification guard covers only the strict path; external entities are already off in
-    feedparser. Its regexes find declarations at any line start before the root, even inside a
-    comment or processing instruction, so those are emptied or escaped too. Feeds have no use for a
-    DTD. A stray second XML declaration (after blank lines or a comment) would fail the strict parse.
-    Removed parts leave their line breaks behind.
-    """
-    out: list[bytes] = []
-    pos = 0
-    while (token := _PROLOG_TOKEN.search(data, pos)) is not None:
-        out.append(data[pos : token.start()])
-        kind = token.group().upper()
-        if kind == b"<!--":
-            pos = _end_of(data, b"-->", token.end())
-            out.append(_newlines(data, token.start(), pos))
-        elif kind == b"<!DOCTYPE":
-            pos = _declaration_end(data, token.end())
-            out.append(_newlines(data, token.start(), pos))
-        elif kind == b"<!":
-            out.append(b"&lt;!")
-            pos = token.end()
-        elif kind == b"<?":
-            pos = _end_of(data, b"?>", token.end())
-            instruction = data[token.start() : pos]
-            if token.start() == 0 or not _XML_DECLARATION.match(instruction):
-                out.append(instruction.replace(b"<!", b"&lt;!"))
-            else:
-                out.append(_newlines(data, token.start(), pos))
-        else:  # the root element: the prolog is over
-            pos = token.start()
-            break
-    out.append(data[pos:])
-    return b"".join(out)
-
-
-def _newlines(data: bytes, start: int, end: int) -> bytes:
-    """The line breaks of data[start:end]: what stands in for a removed part, so that the line
-    numbers in parser complaints still point into the document as served."""
-    return b"\n" * data.count(b"\n", start, end)
-
-
-def _end_of(data: bytes, terminator: bytes, start: int) -> int:
-    """Index just after the next `terminator` from `start`, or len(data) when there is none."""
-    found = data.find(terminator, start)
-    return len(data) if found < 0 else found + len(terminator)
-
-
-def _declaration_end(data: bytes, start: int) -> int:
-    """Index just after the '>' closing a DOCTYPE begun before `start`, skipping quoted literals
-    and the [internal subset]; len(data) when it never closes."""
-    depth = 0
-    for token in _DECLARATION_TOKEN.finditer(data, start):
-        if token.group() == b"[":
-            depth += 1
-        elif token.group() == b"]":
-            depth = max(0, depth - 1)
-        elif token.group() == b">" and depth == 0:
-            return token.end()
-    return len(data)
 
 
 def _run_feedparser(data: bytes, feed: Feed, base_url: str, *, content_location: str) -> Any:

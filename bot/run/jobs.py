@@ -19,7 +19,7 @@ from bot.metrics import Metrics
 from bot.pipeline import CycleReport, Poller
 from bot.run.reports import DailyCount, due, failure_alarms, feed_alarms, render_report
 from bot.storage.db import Database
-from bot.storage.repositories import Claim
+from bot.storage.feeds import Claim
 from bot.storage.unit_of_work import UnitOfWork
 
 # Named, not __name__: operators filter logs on this name, which stays when the module moves.

@@ -28,16 +28,16 @@ from sqlalchemy import make_url
 from bot.config import Config, Settings, load_config
 from bot.delivery.deliverer import Deliverer, readable
 from bot.errors import BotError
-from bot.facts import Gazetteer
 from bot.ingest.fetch import Fetcher
 from bot.metrics import Metrics, parse_port, serve_metrics
 from bot.pipeline import Clock, Poller, fetch_limits
 from bot.run.jobs import Jobs
 from bot.services import ConfigRef, Services
 from bot.storage.db import Database
+from bot.storage.feeds import Claim
 from bot.storage.heartbeats import WORKER_BEAT
 from bot.storage.instance import Worker, gone_from_this_host, instance_lock, this_worker
-from bot.storage.repositories import Claim
+from bot.stories.facts import Gazetteer
 from bot.telegram.app import (
     BotApplication,
     build_application,

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot.domain import Analysis
 from bot.storage.codec import facts_from_json, facts_json, search_text
+from bot.storage.items import StoredItem, _item
 from bot.storage.models import FeedRow, ItemAnalysisRow, ItemRow, ItemTopicRow
-from bot.storage.repositories import StoredItem, _item
 
 
 def _row(item_id: int, title: str, analysis: Analysis) -> ItemAnalysisRow:

@@ -20,6 +20,7 @@ from bot.storage.codec import (
     state_from_json,
     state_json,
 )
+from bot.storage.items import StoredItem, _item
 from bot.storage.models import (
     FeedRow,
     ItemAnalysisRow,
@@ -29,7 +30,6 @@ from bot.storage.models import (
     StoryRow,
     StorySearchRow,
 )
-from bot.storage.repositories import StoredItem, _item
 
 __all__ = ["StoryContent", "StoryRepository", "like_pattern", "search_text"]
 

@@ -6,9 +6,10 @@ from sqlalchemy.orm import Session
 
 from bot.storage.analyses import AnalysisRepository
 from bot.storage.chats import ChatRepository
+from bot.storage.feeds import FeedRepository
 from bot.storage.heartbeats import HeartbeatRepository
+from bot.storage.items import ItemRepository
 from bot.storage.outbox import OutboxRepository
-from bot.storage.repositories import FeedRepository, ItemRepository
 from bot.storage.stories import StoryRepository
 
 

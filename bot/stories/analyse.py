@@ -7,10 +7,11 @@ import re
 from collections.abc import Sequence
 
 from bot.domain import Analysis, Item
-from bot.facts import Gazetteer, extract_facts, extract_numbers, find_entities_and_pinpoints
+from bot.stories.facts import Gazetteer, extract_facts, extract_numbers, find_entities_and_pinpoints
 from bot.stories.similarity import MODEL_VERSION, Embedder, to_bytes
-from bot.summarize import split_sentences, strip_clutter
+from bot.text.clutter import strip_clutter
 from bot.text.language import guess_language
+from bot.text.sentences import split_sentences
 
 # The vector reads the title and the teaser's first sentences: what every feed gives (a news-search feed
 # gives only the title). A whole article would drown the event in background paragraphs.

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.actions import classify_urgency, suggest_actions
 from bot.domain import ActionRule, Analysis, Facts, Item, StoryContent, Urgency
-from bot.facts import merge_facts
+from bot.stories.actions import suggest_actions
 from bot.stories.analyse import event_title
-from bot.summarize import SummaryInput, summarize
+from bot.stories.facts import merge_facts
+from bot.stories.summarize import SummaryInput, summarize
+from bot.stories.urgency import classify_urgency
 
 # Members read for the summary and urgency: the lead reports carry the story; a long tail adds little.
 MAX_SOURCES_READ = 12

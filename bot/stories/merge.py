@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot.storage.repositories import StoredItem
+from bot.storage.items import StoredItem
 from bot.storage.unit_of_work import UnitOfWork
 from bot.stories.assign import OpenStory, Report
 from bot.stories.state import to_state

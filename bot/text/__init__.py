@@ -1,1 +1,2 @@
-"""Text helpers, one copy of each: writing systems by code point (scripts), event dates, language by script."""
+"""Text helpers, one copy of each: writing systems by code point (scripts), sentences, page clutter, event dates,
+language by script."""

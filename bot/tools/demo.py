@@ -29,10 +29,10 @@ from typing import Any, TextIO
 from bot.config import Config, parse_config
 from bot.domain import ChatKind, OutboxKind, Story
 from bot.errors import BotError
-from bot.facts import load_gazetteer
 from bot.ingest.fetch import Fetcher
 from bot.pipeline import CycleReport, Poller, fetch_limits
 from bot.storage.db import Database, sqlite_url
+from bot.stories.facts import load_gazetteer
 from bot.telegram.callbacks import Button, Rendered
 from bot.telegram.html import clean
 from bot.telegram.messages.alert import render_alert

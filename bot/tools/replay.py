@@ -14,11 +14,11 @@ from typing import Any
 from bot.config import Config
 from bot.domain import Feed, Item, Story
 from bot.errors import BotError, FeedError
-from bot.facts import Gazetteer
 from bot.ingest.match import CompiledTopic, Decision, compile_topics, decide_items, explain_item
 from bot.ingest.parse import parse_feed
 from bot.pipeline import IngestedItem, ingest_items, place_stories, story_rules
 from bot.storage.db import Database
+from bot.stories.facts import Gazetteer
 from bot.text.language import guess_language
 
 # Files a folder is searched for; each may also be gzipped (a saved feed.xml.gz), or any .gz file.

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 from bot.domain import Story
 from bot.i18n import Translator
-from bot.summarize import split_sentences
 from bot.telegram.callbacks import (
     Button,
     Rendered,
@@ -38,6 +37,7 @@ from bot.telegram.messages.pieces import (
 )
 from bot.telegram.messages.view import View
 from bot.telegram.messages.wording import localized_action
+from bot.text.sentences import split_sentences
 
 # What a phone shows without scrolling, with the buttons below: about 800 characters of text.
 ALERT_VISIBLE = 800

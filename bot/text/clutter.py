@@ -1,10 +1,7 @@
-"""Extractive story summaries: the lead and fact-bearing sentences of a story's sources, page clutter removed.
+"""Page clutter in feed and article text: banners, captions and credits, navigation lines, end markers, datelines.
 
-Pure functions of text, no I/O. Feed and page text is noisy (cookie banners, photo credits, share and
-donation prompts, bylines), so every sentence goes through one multilingual clutter detector before it can
-reach a summary. Sentences are picked, never rewritten or translated; the only edits are the removal of a
-leading dateline ("SEOUL, Dec 7 (Reuters) -", "(서울=연합뉴스) ... 기자 =", "新华社北京10月13日电") and a cut
-with "…" when a single sentence is longer than the limit.
+One multilingual detector: strip_clutter cleans a text, is_clutter judges one unit, has_clutter checks a summary;
+dateline_length measures the report's own place and day at the start of a line.
 """
 
 from __future__ import annotations
@@ -15,173 +12,9 @@ from dataclasses import dataclass
 
 from bot.text.scripts import HAN as _HAN
 from bot.text.scripts import HANGUL as _HANGUL
+from bot.text.sentences import collapse_spaces, split_paragraph, split_paragraphs, split_sentences
 
-__all__ = [
-    "SummaryInput",
-    "dateline_length",
-    "has_clutter",
-    "is_clutter",
-    "split_sentences",
-    "strip_clutter",
-    "summarize",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryInput:
-    """One source of a story: title, body (summary + content, may hold clutter), language, fact strings."""
-
-    title: str
-    body: str
-    language: str
-    fact_terms: tuple[str, ...] = ()
-
-
-# --- text normalisation ------------------------------------------------------------------------------
-
-# Feed text carries no-break spaces, ideographic spaces (Chinese indentation) and zero-width characters;
-# they would defeat the patterns below, so they become plain spaces or vanish before anything else.
-_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
-_ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
-
-
-def _clean(text: str) -> str:
-    """One line of text with whitespace collapsed and invisible characters removed."""
-    return _SPACES.sub(" ", _ZERO_WIDTH.sub("", text)).strip()
-
-
-def _lang(language: str) -> str:
-    """The primary language subtag in lower case ('zh-Hans' -> 'zh'); 'en' when empty."""
-    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or "en"
-
-
-
-
-def _script_language(text: str) -> str:
-    """'ko' or 'zh' when Hangul or Han letters are present in quantity, else 'en' (for has_clutter)."""
-    hangul = len(_HANGUL.findall(text))
-    han = len(_HAN.findall(text))
-    if hangul and hangul >= han * 0.5:
-        return "ko"
-    if han:
-        return "zh"
-    return "en"
-
-
-# --- sentence splitting --------------------------------------------------------------------------------
-
-# A run of terminal punctuation, with the closing quotes or brackets that belong to the sentence it ends.
-_TERMINATOR = re.compile(r"([.!?…。！？]+)([\"'”’»」』）)\]]*)")
-_FULLWIDTH_END = frozenset("。！？")
-# Words that end in a period without ending the sentence. Month abbreviations and "No." are here because
-# news writes "Oct. 9" and "No. 2"; "etc." is not, since it usually does end a sentence.
-_ABBREVIATIONS = frozenset(
-    {
-        "mr", "mrs", "ms", "mx", "dr", "prof", "st", "jr", "sr", "gen", "lt", "col", "maj", "capt", "cmdr",
-        "sgt", "cpl", "adm", "gov", "sen", "rep", "rev", "hon", "pres", "amb", "supt", "insp",
-        "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-        "no", "nos", "vs", "v", "inc", "corp", "co", "ltd", "dept", "univ", "approx", "est", "fig",
-        "vol", "pp", "ca", "cf", "al", "mt", "ft", "ave", "blvd", "e.g", "i.e", "a.m", "p.m",
-    }
-)  # fmt: skip
-# After a dotted acronym ("U.S.", "U.N.") a new sentence is assumed only before one of these words:
-# "the U.S. said" must stay whole, while "... sanctions by the U.S. The group said" is two sentences.
-_SENTENCE_STARTERS = frozenset(
-    {
-        "the", "a", "an", "he", "she", "it", "they", "we", "i", "this", "that", "these", "those", "but",
-        "and", "in", "on", "at", "its", "their", "his", "her", "there", "however", "meanwhile", "according",
-        "some", "many", "most", "after", "before", "since", "when", "while", "if", "as",
-    }
-)  # fmt: skip
-_SPEECH_TAIL = 12  # "…。”他说。": a quote followed by a tail this short is one sentence with its attribution
-_LATIN_END = re.compile(r"[.!?:;…\"'”’»)\]]$")
-
-
-def _paragraphs(text: str, language: str) -> list[str]:
-    """Non-empty cleaned lines; hard-wrapped Latin lines (no end punctuation, next starts lower) rejoined."""
-    latin = _lang(language) not in {"zh", "ja", "ko"}
-    paragraphs: list[str] = []
-    previous_blank = True
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = _clean(raw)
-        if not line:
-            previous_blank = True
-            continue
-        # A feed that wraps its text at a fixed width splits sentences over lines; a line that does not end
-        # a sentence, followed directly by one that starts in lower case, is the same paragraph.
-        if latin and paragraphs and not previous_blank and not _LATIN_END.search(paragraphs[-1]) and line[0].islower():
-            paragraphs[-1] = f"{paragraphs[-1]} {line}"
-        else:
-            paragraphs.append(line)
-        previous_blank = False
-    return paragraphs
-
-
-def _token_before(paragraph: str, end: int) -> str:
-    """The word that ends at `end` (where a period starts), without leading quotes or brackets."""
-    start = paragraph.rfind(" ", 0, end) + 1
-    return paragraph[start:end].lstrip("\"'“‘([{«「『")
-
-
-def _is_boundary(paragraph: str, match: re.Match[str]) -> bool:
-    """Whether a run of terminal punctuation in `paragraph` ends a sentence."""
-    punct, closing = match.group(1), match.group(2)
-    end = match.end()
-    rest = paragraph[end:]
-    if not rest.strip():
-        return True
-    if any(ch in _FULLWIDTH_END for ch in punct):
-        # Chinese ends sentences without a space. "“……。”他说。" is one sentence: a closing quote followed
-        # by a short attribution tail is not a boundary.
-        if closing:
-            tail = re.split(r"[。！？]", rest, maxsplit=1)[0]
-            if len(tail) <= _SPEECH_TAIL and len(tail) < len(rest):
-                return False
-        return True
-    if not rest[0].isspace():
-        # Korean sometimes runs sentences together ("했다.그는"); elsewhere a period with no space after it
-        # is a decimal (3.5), an abbreviation's inner dot (U.S.) or part of a URL.
-        before = paragraph[match.start() - 1] if match.start() else ""
-        return punct == "." and bool(_HANGUL.match(before)) and bool(re.match(r"[\uac00-\ud7a3\"'“‘]", rest))
-    following = rest.lstrip()
-    first = following[0]
-    if first.islower():
-        return False  # "etc. and", "(Oct. 9) in" ...: a new sentence does not start in lower case
-    if punct != ".":
-        return True
-    token = _token_before(paragraph, match.start())
-    lowered = token.lower()
-    if lowered in _ABBREVIATIONS:
-        # "No. 2" and "Oct. 9" hold a number next; "No. The group said" is rare enough to accept.
-        return False
-    if re.fullmatch(r"[A-Z]", token):
-        return False  # an initial: "Robert R. King"
-    if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", token):
-        next_word = re.match(r"[\"'“‘(]*([A-Za-z]+)", following)
-        return next_word is not None and next_word.group(1).lower() in _SENTENCE_STARTERS
-    return True
-
-
-def _split_paragraph(paragraph: str) -> list[str]:
-    """Sentences of one cleaned paragraph, in order, stripped."""
-    sentences: list[str] = []
-    start = 0
-    for match in _TERMINATOR.finditer(paragraph):
-        if match.end() <= start or not _is_boundary(paragraph, match):
-            continue
-        piece = paragraph[start : match.end()].strip()
-        if piece:
-            sentences.append(piece)
-        start = match.end()
-    tail = paragraph[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return sentences
-
-
-def split_sentences(text: str, language: str) -> list[str]:
-    """Sentences of `text` in order; paragraph breaks always end one. Handles U.S./Mr./Oct., 다., 。！？, 3.5."""
-    return [s for p in _paragraphs(text, language) for s in _split_paragraph(p)]
+__all__ = ["dateline_length", "has_clutter", "is_clutter", "strip_clutter", "strip_dateline"]
 
 
 # --- clutter detection ---------------------------------------------------------------------------------
@@ -461,7 +294,7 @@ def _is_ui_line(unit: str) -> bool:
 
 def is_clutter(sentence_or_paragraph: str) -> bool:
     """Whether the text is page clutter (banner, appeal, credit, prompt, byline, notice) in en/ko/zh."""
-    unit = _clean(sentence_or_paragraph)
+    unit = collapse_spaces(sentence_or_paragraph)
     if not unit:
         return False
     if _is_ui_line(unit):
@@ -477,7 +310,7 @@ _CAPTION_START = re.compile(
 
 def _is_banner(sentence: str) -> bool:
     """Whether a sentence belongs to a cookie, consent, donation, paywall or browser banner."""
-    unit = _clean(sentence)
+    unit = collapse_spaces(sentence)
     return any(rule.pattern.search(unit) for rule in _BANNER_RULES)
 
 
@@ -485,7 +318,7 @@ def _is_caption(sentences: Sequence[str]) -> bool:
     """Whether a paragraph's sentences form a photo caption: it ends in a credit or opens with a caption mark."""
     if not sentences:
         return False
-    last = _clean(sentences[-1])
+    last = collapse_spaces(sentences[-1])
     credit = "©" in last or "ⓒ" in last or any(rule.pattern.search(last) for rule in _CREDIT_RULES)
     # A credit that opens the last sentence is followed by article text (flattened), not a caption's end.
     return (credit and not _after_credit(last)) or bool(_CAPTION_START.match(sentences[0]))
@@ -549,9 +382,9 @@ _CREDIT_LINE_CHARS = 120  # "Photographer: Jane Roe/Bloomberg via Getty Images" 
 
 def _is_credit_line(paragraph: str) -> bool:
     """Whether a paragraph is only a photo credit ("Photo: Jane Roe/AFP", "사진=게티이미지", "李明 摄")."""
-    unit = _clean(paragraph)
+    unit = collapse_spaces(paragraph)
     # A credit line is one unpunctuated label: "A watchtower at the river. Jane Roe / AFP" is a whole caption.
-    if len(unit) > _CREDIT_LINE_CHARS or re.search(r"[.!?。！？]$", unit) or len(_split_paragraph(unit)) > 1:
+    if len(unit) > _CREDIT_LINE_CHARS or re.search(r"[.!?。！？]$", unit) or len(split_paragraph(unit)) > 1:
         return False
     if _after_credit(unit):
         return False
@@ -564,13 +397,13 @@ def strip_clutter(text: str) -> str:
     A photo caption is a block: a paragraph that ends in a credit or opens with a caption mark, or a
     short one whose next paragraph is a credit alone (caption and credit set as two blocks), is dropped
     whole, so its place and date never reach the facts."""
-    paragraphs = _paragraphs(text, "en")
+    paragraphs = split_paragraphs(text, "en")
     several = len(paragraphs) > 1
     credit_lines = [_is_credit_line(p) for p in paragraphs] if several else [False] * len(paragraphs)
     kept: list[str] = []
     kept_chars = 0
     for index, paragraph in enumerate(paragraphs):
-        sentences = [u for s in _split_paragraph(paragraph) if (u := _untail(s))]
+        sentences = [u for s in split_paragraph(paragraph) if (u := _untail(s))]
         if not sentences:
             continue
         flags = [is_clutter(s) for s in sentences]
@@ -657,7 +490,7 @@ _DATELINES: tuple[re.Pattern[str], ...] = (
 
 def dateline_length(line: str) -> int:
     """How many characters a dateline or wire byline takes at the start of `line` (0 when it has none):
-    the report's own place and day, which bot.facts does not take for the event's."""
+    the report's own place and day, which bot.stories.facts does not take for the event's."""
     for pattern in _DATELINES:
         match = pattern.match(line)
         if match and match.end() < len(line):
@@ -665,7 +498,7 @@ def dateline_length(line: str) -> int:
     return 0
 
 
-def _strip_dateline(sentence: str) -> str:
+def strip_dateline(sentence: str) -> str:
     """`sentence` without a leading dateline or wire byline; unchanged when it has none."""
     for pattern in _DATELINES:
         match = pattern.match(sentence)
@@ -674,228 +507,23 @@ def _strip_dateline(sentence: str) -> str:
     return sentence
 
 
+def _script_language(text: str) -> str:
+    """'ko' or 'zh' when Hangul or Han letters are present in quantity, else 'en' (for has_clutter)."""
+    hangul = len(_HANGUL.findall(text))
+    han = len(_HAN.findall(text))
+    if hangul and hangul >= han * 0.5:
+        return "ko"
+    if han:
+        return "zh"
+    return "en"
+
+
+
 def has_clutter(summary: str) -> bool:
     """Whether a summary holds clutter or still opens a sentence with a dateline (for quality benchmarks)."""
     if is_clutter(summary):
         return True
     for sentence in split_sentences(summary, _script_language(summary)):
-        if is_clutter(sentence) or _strip_dateline(sentence) != sentence:
+        if is_clutter(sentence) or strip_dateline(sentence) != sentence:
             return True
     return False
-
-
-# --- scoring and selection -------------------------------------------------------------------------------
-
-_CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
-# Length sanity per script: shorter units are headings or fragments, longer ones run-ons or lists. A Korean
-# news sentence is about half the characters of its English twin, a Chinese one about a third.
-_MIN_CHARS = {"ko": 15, "zh": 10, "ja": 10}
-_MAX_CHARS = {"ko": 220, "zh": 160, "ja": 160}
-_LATIN_MIN_CHARS = 25
-_LATIN_MAX_CHARS = 300
-_REDUNDANT = 0.5  # Jaccard at or above which a sentence repeats one already chosen
-_LIKE_TITLE = 0.7  # Jaccard at or above which a sentence is the headline again
-_OTHER_SOURCE_WEIGHT = 0.6  # the lead source is the story's first report; later sources add facts
-
-_TERMINATED = re.compile(r"[.!。！][\"'”’»」』）)\]]*$")
-_QUESTION = re.compile(r"[?？][\"'”’»」』）)\]]*$")
-_OPEN_QUOTE = re.compile(r"^[\"'“‘「『«]")
-_ATTRIBUTION = re.compile(
-    r"\b(?:said|says|say|told|added|reported|reports|according to|confirmed|estimated|stated|wrote)\b"
-    r"|밝혔다|전했다|말했다|따르면|보도했다|주장했다|확인했다|강조했다|설명했다|발표했다"
-    r"|表示|称|据|报道|指出|透露|证实|说",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(r"\d|\b(?:hundreds|thousands|dozens)\b|수백|수십|수천|数百|数十|数千|上百|上千", re.IGNORECASE)
-# A sentence that opens with a pronoun or connective leans on the one before it and reads badly alone.
-_DANGLING = re.compile(
-    r"^(?:(?:they|he|she|it|this|these|those|but|and|also|however|meanwhile|still|yet|so|his|her|their|its)\b"
-    r"|그는|그녀는|그들은|그러나|하지만|또한|이는|이에|그러면서|이어|한편|他|她|但|而|此外|另外|同时|这)",
-    re.IGNORECASE,
-)
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def _keys(text: str, language: str) -> frozenset[str]:
-    """Comparison keys: lower-case words for Latin scripts, character bigrams for Chinese and Korean."""
-    if language in _CJK_LANGUAGES:
-        letters = "".join(_WORD.findall(text.lower()))
-        return frozenset(letters[i : i + 2] for i in range(len(letters) - 1))
-    return frozenset(w for w in _WORD.findall(text.lower()) if len(w) > 2 or w.isdigit())
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    """Jaccard similarity of two key sets; 0 when either is empty."""
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
-
-
-def _fact_hits(sentence: str, terms: Sequence[str]) -> int:
-    """How many distinct fact terms occur in `sentence` (whole words for Latin terms, substrings for CJK)."""
-    lowered = sentence.lower()
-    hits = 0
-    for term in dict.fromkeys(t.strip().lower() for t in terms if t.strip()):
-        if term.isascii():
-            if re.search(rf"(?<![\w]){re.escape(term)}(?![\w])", lowered):
-                hits += 1
-        elif term in lowered:
-            hits += 1
-    return hits
-
-
-def _facts_of(sentence: str, terms: Sequence[str]) -> frozenset[str]:
-    """The numbers (digits only, "1,500" -> "1500") and fact terms a sentence carries, lower case."""
-    numbers = {re.sub(r"[,.]", "", n) for n in re.findall(r"\d[\d,.]*\d|\d", sentence)}
-    lowered = sentence.lower()
-    found = {t.strip().lower() for t in terms if t.strip() and _fact_hits(lowered, (t,))}
-    return frozenset(numbers | found)
-
-
-_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|‘[^’]*’|「[^」]*」|『[^』]*』|«[^»]*»")
-_QUOTE_FRAME = 30  # '"…," he said.' leaves this little outside the quotation: a quote fragment, not a report
-
-
-def _is_quote_only(sentence: str) -> bool:
-    """A sentence that opens with a quotation and says little else ('"…," he said.'): colour, not fact."""
-    if not _OPEN_QUOTE.match(sentence):
-        return False
-    outside = _QUOTED.sub("", sentence).strip(" .!,。！，")
-    return len(outside) < _QUOTE_FRAME
-
-
-def _usable(sentence: str, language: str) -> bool:
-    """Not too short for its script, not clutter, not a question, not a bare quotation."""
-    if len(sentence) < _MIN_CHARS.get(language, _LATIN_MIN_CHARS):
-        return False
-    if _QUESTION.search(sentence) or is_clutter(sentence):
-        return False
-    return not _is_quote_only(sentence)
-
-
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    """A sentence that may enter the summary, with where it came from and how strongly it is favoured."""
-
-    text: str
-    source: int
-    position: int
-    score: float
-    keys: frozenset[str]
-    facts: frozenset[str]
-
-
-def _score(sentence: str, source: int, position: int, terms: Sequence[str]) -> float:
-    """Lead first (earlier is better, the lead source before others), then facts: terms, numbers, attribution."""
-    lead = 3.0 / (1.0 + 0.35 * position)
-    if source:
-        lead *= _OTHER_SOURCE_WEIGHT
-    score = lead + 0.4 * min(_fact_hits(sentence, terms), 3)
-    if _NUMBER.search(sentence):
-        score += 0.6  # counts of people and dates are what alerts are about
-    if _ATTRIBUTION.search(sentence):
-        score += 0.2  # who reports it
-    if _DANGLING.match(sentence):
-        score -= 0.5
-    if _OPEN_QUOTE.match(sentence):
-        score -= 0.5  # a quote-led sentence is colour, not the fact
-    return score
-
-
-def _cut(text: str, max_chars: int, language: str) -> str:
-    """`text` cut to at most `max_chars` at a word (or Chinese clause) boundary, ending with '…'."""
-    if len(text) <= max_chars:
-        return text
-    if max_chars <= 1:
-        return "…"[:max_chars]
-    budget = text[: max_chars - 1]
-    breaks = "，、；：,; " if language in {"zh", "ja"} else " "
-    at = max(budget.rfind(ch) for ch in breaks)
-    if at > len(budget) // 2:
-        budget = budget[:at]
-    return budget.rstrip(" ,;:—–-(，、；：") + "…"
-
-
-_TIERS = 3  # proper sentences, then unterminated ones, then over-long ones: each used only if all before are empty
-
-
-_TITLE_MIN = 12  # shorter titles ("t", "News") are too common to be cut from the start of a sentence
-
-
-def _opens_with(sentence: str, title_norm: str) -> bool:
-    """Whether `sentence` starts with the (lower-case) title as whole words and goes on after it."""
-    return (
-        len(title_norm) >= _TITLE_MIN
-        and len(sentence) > len(title_norm)
-        and sentence.lower().startswith(title_norm)
-        and not sentence[len(title_norm)].isalnum()
-    )
-
-
-def _candidates(item: SummaryInput, source: int, language: str) -> list[list[_Candidate]]:
-    """Usable sentences of one input by tier: ending properly; unterminated; longer than sane (to be cut)."""
-    title_keys = _keys(item.title, language)
-    title_norm = _clean(item.title).lower()
-    longest = _MAX_CHARS.get(language, _LATIN_MAX_CHARS)
-    tiers: list[list[_Candidate]] = [[] for _ in range(_TIERS)]
-    for raw in split_sentences(strip_clutter(item.body), language):
-        sentence = _strip_dateline(raw)
-        while _opens_with(sentence, title_norm):
-            # The headline flattened into the first sentence ("Title Lead sentence."): the alert shows it.
-            sentence = _strip_dateline(sentence[len(title_norm) :].lstrip(" :-—–|"))
-        if not _usable(sentence, language):
-            continue
-        keys = _keys(sentence, language)
-        if sentence.lower() == title_norm or _jaccard(keys, title_keys) >= _LIKE_TITLE:
-            continue  # the headline again: the alert already shows it
-        # Headings, tag lines and truncated teasers lack end punctuation; run-ons (often a teaser whose
-        # paragraphs were flattened into one line) are too long. Both serve only when nothing else does.
-        # Positions count within each tier, so the lead is position 0.
-        tier = 2 if len(sentence) > longest else 0 if _TERMINATED.search(sentence) else 1
-        group = tiers[tier]
-        position = len(group)
-        score = _score(sentence, source, position, item.fact_terms)
-        facts = _facts_of(sentence, item.fact_terms)
-        group.append(_Candidate(sentence, source, position, score, keys, facts))
-    return tiers
-
-
-def _retells(candidate: _Candidate, chosen: Sequence[_Candidate]) -> bool:
-    """Whether another source's sentence only repeats facts already chosen (a paraphrase of them)."""
-    if not chosen or not candidate.facts or any(c.source == candidate.source for c in chosen):
-        return False
-    known = frozenset().union(*(c.facts for c in chosen))
-    return candidate.facts <= known
-
-
-def summarize(texts: Sequence[SummaryInput], *, max_chars: int = 400, max_sentences: int = 3) -> str:
-    """1-`max_sentences` sentences of the lead source's language, in source order, within `max_chars`; "" if none."""
-    if not texts or max_chars <= 0 or max_sentences <= 0:
-        return ""
-    language = _lang(texts[0].language)
-    tiers: list[list[_Candidate]] = [[] for _ in range(_TIERS)]
-    for source, item in enumerate(texts):
-        if _lang(item.language) != language:
-            continue  # no translation: a summary is in one language, the lead source's
-        for tier, found in zip(tiers, _candidates(item, source, language), strict=True):
-            tier.extend(found)
-    pool = next((tier for tier in tiers if tier), [])
-    if not pool:
-        return ""
-    order = lambda c: (c.source, c.position)  # noqa: E731 - the reading order of the sources
-    joiner = "" if language in {"zh", "ja"} else " "
-    chosen: list[_Candidate] = []
-    for candidate in sorted(pool, key=lambda c: (-c.score, c.source, c.position)):
-        if len(chosen) == max_sentences:
-            break
-        if any(_jaccard(candidate.keys, c.keys) >= _REDUNDANT for c in chosen):
-            continue
-        if _retells(candidate, chosen):
-            continue
-        trial = joiner.join(c.text for c in sorted([*chosen, candidate], key=order))
-        if len(trial) > max_chars:
-            if not chosen:
-                return _cut(candidate.text, max_chars, language)  # the best sentence alone is too long
-            continue
-        chosen.append(candidate)
-    return joiner.join(c.text for c in sorted(chosen, key=order))
