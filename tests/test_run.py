@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage.db import Database
-from tests.support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import Chat, FakeTelegram
 from tests.support.feedserver import FeedServer
 from tests.test_pipeline import rss
 from tests.test_story_order import PUBLISHED, SEEDS, seed_feed
@@ -223,10 +223,11 @@ def test_run_without_a_token_points_at_the_demo(env: dict[str, str]) -> None:
     assert "TELEGRAM_BOT_TOKEN: not set" in result.stderr and "advocacy-bot demo" in result.stderr
 
 
-def test_export_then_import_moves_chats_to_a_new_database(
+def subscribe_alice(
     env: dict[str, str], tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram,
     bots: list[BotProcess],
-) -> None:
+) -> Chat:
+    """Alice subscribes in her private chat while the bot polls a calm feed; then the bot is stopped."""
     config = Path(env["FEEDS_CONFIG"])
     feed_server.add("/calm.xml", rss("Calm", CALM))
     config.write_text(feeds_yaml(feed_server, {"Calm": "/calm.xml"}))
@@ -237,7 +238,15 @@ def test_export_then_import_moves_chats_to_a_new_database(
     fake_telegram.wait_until(lambda: fake_telegram.calls_to("setMyCommands"), timeout=30)
     fake_telegram.command(dm, alice, "/subscribe nk-repatriation")
     fake_telegram.wait_until(lambda: fake_telegram.sent(dm.id), timeout=15)
-    assert bot.stop() == 0
+    assert bot.stop() == 0, bot.text()
+    return dm
+
+
+def test_export_then_import_moves_chats_to_a_new_database(
+    env: dict[str, str], tmp_path: Path, feed_server: FeedServer, fake_telegram: FakeTelegram,
+    bots: list[BotProcess],
+) -> None:
+    subscribe_alice(env, tmp_path, feed_server, fake_telegram, bots)
 
     exported = subprocess.run([sys.executable, "-m", "bot", "export"], env=env, cwd=ROOT, capture_output=True,
                               text=True, timeout=60)
@@ -272,16 +281,7 @@ def test_the_seed_articles_as_five_feeds_reach_a_subscriber_as_two_alerts(
     if not SEEDS.is_dir():
         pytest.skip("../shared/seeds is not checked out beside the repo")
     config = Path(env["FEEDS_CONFIG"])
-    feed_server.add("/calm.xml", rss("Calm", CALM))
-    config.write_text(feeds_yaml(feed_server, {"Calm": "/calm.xml"}))
-    alice = fake_telegram.user(101, "Alice")
-    dm = fake_telegram.private_chat(alice)
-    bot = BotProcess(env, tmp_path / "bot.log")
-    bots.append(bot)
-    fake_telegram.wait_until(lambda: fake_telegram.calls_to("setMyCommands"), timeout=30)
-    fake_telegram.command(dm, alice, "/subscribe nk-repatriation")
-    fake_telegram.wait_until(lambda: fake_telegram.sent(dm.id), timeout=15)
-    assert bot.stop() == 0, bot.text()
+    dm = subscribe_alice(env, tmp_path, feed_server, fake_telegram, bots)
 
     feeds = {"Calm": "/calm.xml"}
     for n, path in enumerate(sorted(SEEDS.glob("*.txt"))):

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from bot.stories.facts import Gazetteer
-from tests.support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import Chat, FakeTelegram, User
 from tests.test_commands import (  # noqa: F401  (fixtures, found by pytest by name)
     HOSTILE_TITLE,
     URGENT_TITLE,
@@ -40,17 +40,25 @@ def story_ids(room: Newsroom) -> dict[str, int]:
         return {source.title: story.id for story in uow.stories.recent(50) for source in story.sources}
 
 
+def people(server: FakeTelegram) -> tuple[User, Chat, User, Chat]:
+    """Alice, a subscriber, and the bot's operator, each in a private chat with the bot."""
+    alice, boss = server.user(101, "Alice"), server.user(OPERATOR, "Operator")
+    return alice, server.private_chat(alice), boss, server.private_chat(boss)
+
+
+async def subscribed_then_polled(bot: Session, room: Newsroom, gazetteer: Gazetteer, dm: Chat, alice: User) -> None:
+    """Alice follows the topic, then the newsroom's feeds are polled: two stories, not yet delivered."""
+    await bot.one(dm, alice, "/subscribe nk-repatriation")
+    await asyncio.to_thread(poll, room.config_ref.current, room.db, room.clock, gazetteer)
+
+
 def test_an_operator_merges_two_stories_and_the_alerts_already_sent_are_edited(
     fake_telegram: FakeTelegram, newsroom: Newsroom, gazetteer: Gazetteer, errors: pytest.LogCaptureFixture
 ) -> None:
-    alice = fake_telegram.user(101, "Alice")
-    dm = fake_telegram.private_chat(alice)
-    boss = fake_telegram.user(OPERATOR, "Operator")
-    office = fake_telegram.private_chat(boss)
+    alice, dm, boss, office = people(fake_telegram)
 
     async def scenario(bot: Session) -> None:
-        await bot.one(dm, alice, "/subscribe nk-repatriation")
-        await asyncio.to_thread(poll, newsroom.config_ref.current, newsroom.db, newsroom.clock, gazetteer)
+        await subscribed_then_polled(bot, newsroom, gazetteer, dm, alice)
         await asyncio.to_thread(deliver, fake_telegram, newsroom)
         stories = story_ids(newsroom)
         dandong, un = stories[URGENT_TITLE], stories[HOSTILE_TITLE]
@@ -92,14 +100,10 @@ def test_an_operator_merges_two_stories_and_the_alerts_already_sent_are_edited(
 def test_an_operator_splits_a_report_out_and_a_later_poll_keeps_them_apart(
     fake_telegram: FakeTelegram, newsroom: Newsroom, gazetteer: Gazetteer, errors: pytest.LogCaptureFixture
 ) -> None:
-    alice = fake_telegram.user(101, "Alice")
-    dm = fake_telegram.private_chat(alice)
-    boss = fake_telegram.user(OPERATOR, "Operator")
-    office = fake_telegram.private_chat(boss)
+    alice, dm, boss, office = people(fake_telegram)
 
     async def scenario(bot: Session) -> None:
-        await bot.one(dm, alice, "/subscribe nk-repatriation")
-        await asyncio.to_thread(poll, newsroom.config_ref.current, newsroom.db, newsroom.clock, gazetteer)
+        await subscribed_then_polled(bot, newsroom, gazetteer, dm, alice)
         stories = story_ids(newsroom)
         dandong, un = stories[URGENT_TITLE], stories[HOSTILE_TITLE]
         merged = await bot.one(office, boss, f"/merge {dandong} {un}")
