@@ -13,7 +13,9 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from bot.domain import Facts
 from bot.i18n import CATALOGUES, KEYWORDS, LANGUAGES, catalogue_path, negotiate, translator
+from bot.telegram.messages.wording import fill_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,3 +99,15 @@ def test_telegram_language_codes_map_to_our_languages_and_anything_else_to_engli
 ) -> None:
     assert negotiate(code) == language
     assert language in LANGUAGES
+
+
+def test_a_translated_action_says_unknown_facts_are_unknown_and_never_guesses_them() -> None:
+    template = "{count} people near {places}, {date}, said {reporters}."
+    for language, place, reporters in (("en", "an unknown place", "sources"), ("ko", "알 수 없는 곳", "여러 출처"),
+                                       ("zh-Hans", "不明地点", "多方消息来源")):
+        text = fill_template(template, Facts(), translator(language))
+        assert place in text and reporters in text, text
+        assert not any(guess in text for guess in ("border", "국경", "边境", "rights groups", "인권단체", "人权组织"))
+    # Several dates: the first (the one most sources give), as the English action text has it.
+    dated = fill_template("{date}", Facts(dates=("2023-10-09", "2023-10-12")), translator("en"))
+    assert "9" in dated and "12" not in dated, dated

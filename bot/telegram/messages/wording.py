@@ -62,11 +62,12 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def _date_phrase(dates: Sequence[str], t: Translator) -> str:
-    parsed = sorted(d for d in (event_date(v) for v in dates) if d is not None)
+    parsed = [d for d in (event_date(v) for v in dates) if d is not None]
     if not parsed:
         return t.gettext("recently")
-    # The latest date is the one that makes the story news.
-    day, has_day = parsed[-1]
+    # The first date is the one most sources give (bot.stories.facts.merge_facts), as in the English text
+    # (bot.stories.actions): a later one may be another event the sources mention.
+    day, has_day = parsed[0]
     if has_day:
         return t.gettext("on {date}").format(date=t.day(day))
     return t.gettext("in {month}").format(month=t.month(day))
@@ -78,9 +79,10 @@ def fill_template(template: str, facts: Facts, t: Translator) -> str:
     reporters = [clean(r) for r in dict.fromkeys(facts.reporters) if clean(r)]
     values = {
         "count": _count(facts, t) or t.gettext("an unknown number of"),
-        "places": t.join(places[:3]) or t.gettext("the China–North Korea border"),
+        # Unknown facts read as unknown, as in bot.stories.actions: a guess would state what no source said.
+        "places": t.join(places[:3]) or t.gettext("an unknown place"),
         "date": _date_phrase(facts.dates, t),
-        "reporters": t.join(reporters[:3]) or t.gettext("rights groups"),
+        "reporters": t.join(reporters[:3]) or t.gettext("sources"),
     }
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
