@@ -13,8 +13,7 @@ from datetime import datetime
 from bot.storage.items import StoredItem
 from bot.storage.unit_of_work import UnitOfWork
 from bot.stories.assign import OpenStory, Report
-from bot.stories.state import to_state
-from bot.stories.step import Extras, StoryRules, fresh_analyses, merge_stored, opened, story_content
+from bot.stories.step import Extras, StoryRules, fresh_analyses, merge_stored, opened, save_story
 
 
 class Refused(Exception):
@@ -44,7 +43,7 @@ def merge_stories(uow: UnitOfWork, rules: StoryRules, a: int, b: int, now: datet
     extras[into_id].add(extras[from_id].outlets, extras[from_id].topics)
     uow.stories.forget_apart(into_id, from_id)
     merge_stored(uow, from_id, into_id, now)
-    _save(uow, rules, into, extras[into_id], now)
+    save_story(uow, into, extras[into_id], {}, rules, now)  # more sources: its alerts are edited
     return into_id
 
 
@@ -70,8 +69,7 @@ def split_story(uow: UnitOfWork, rules: StoryRules, story_id: int, source: str, 
     alone.absorb(Report(chosen.id, chosen.item.published, report_analysis))
     extra = Extras()
     extra.add([chosen.item.outlet], chosen.topics)
-    content = story_content(uow, alone, extra, {chosen.id: (chosen, report_analysis)}, rules)
-    new_id = uow.stories.create(content, to_state(alone, rules.version, extra.outlets, extra.topics), now)
+    new_id, _ = save_story(uow, alone, extra, {chosen.id: (chosen, report_analysis)}, rules, now)
     uow.stories.attach(chosen.id, new_id)
     uow.analyses.placed([chosen.id])
     uow.stories.keep_apart(story_id, new_id)
@@ -79,8 +77,7 @@ def split_story(uow: UnitOfWork, rules: StoryRules, story_id: int, source: str, 
     extras: dict[int, Extras] = {}
     rest = opened(uow, replace(record, state=None), rules, extras)
     rest.apart.add(new_id)
-    _save(uow, rules, rest, extras[story_id], now)
-    uow.outbox.enqueue(new_id, now)
+    save_story(uow, rest, extras[story_id], {}, rules, now)  # one source fewer: its alerts are edited
     return new_id
 
 
@@ -97,10 +94,3 @@ def _source(sources: list[StoredItem], source: str) -> StoredItem | None:
         index = int(source) - 1
         return sources[index] if 0 <= index < len(sources) else None
     return next((s for s in sources if s.item.link and s.item.link == source), None)
-
-
-def _save(uow: UnitOfWork, rules: StoryRules, story: OpenStory, extra: Extras, now: datetime) -> None:
-    """Store a corrected story's content and state; its alerts are edited (and owed to new chats)."""
-    content = story_content(uow, story, extra, {}, rules)
-    uow.stories.update(story.story_id, content, to_state(story, rules.version, extra.outlets, extra.topics), now)
-    uow.outbox.enqueue(story.story_id, now)

@@ -162,17 +162,11 @@ def _store(
         extra = extras[story_id]
         follow = story.follow_up_of
         story.follow_up_of = real.get(follow, follow) if follow is not None else None
-        content = story_content(uow, story, extra, pending, rules)
-        state = to_state(story, rules.version, extra.outlets, extra.topics)
+        real[story_id], owed = save_story(uow, story, extra, pending, rules, now)
         if story_id < 0:
-            real[story_id] = uow.stories.create(content, state, now)
             created.append(real[story_id])
-            uow.outbox.enqueue(real[story_id], now)
-        else:
-            real[story_id] = story_id
-            if uow.stories.update(story_id, content, state, now):
-                changed.append(story_id)
-                uow.outbox.enqueue(story_id, now)
+        elif owed:
+            changed.append(story_id)
     placed: dict[int, int] = {}
     for placement in batch.placements:
         placed[placement.report.item_id] = real[placement.story_id]
@@ -184,6 +178,28 @@ def _store(
             merge_stored(uow, frm, real.get(into, into), now)
             merged.append((frm, real.get(into, into)))
     return StepReport(placed, tuple(created), tuple(changed), tuple(merged))
+
+
+def save_story(
+    uow: UnitOfWork,
+    story: OpenStory,
+    extra: Extras,
+    pending: Mapping[int, tuple[StoredItem, Analysis]],
+    rules: StoryRules,
+    now: datetime,
+) -> tuple[int, bool]:
+    """Store a story the step or an admin's correction made or changed: its content (from its kept members)
+    and state, a new row when its id is not a stored one (at most 0). Its alerts are owed, in the same
+    transaction, when it is new or what an alert shows changed. Returns (its stored id, whether owed)."""
+    content = story_content(uow, story, extra, pending, rules)
+    state = to_state(story, rules.version, extra.outlets, extra.topics)
+    if story.story_id <= 0:
+        story_id, owed = uow.stories.create(content, state, now), True
+    else:
+        story_id, owed = story.story_id, uow.stories.update(story.story_id, content, state, now)
+    if owed:
+        uow.outbox.enqueue(story_id, now)
+    return story_id, owed
 
 
 def merge_stored(uow: UnitOfWork, story_id: int, into_id: int, now: datetime) -> None:
@@ -200,7 +216,7 @@ def story_content(
     uow: UnitOfWork,
     story: OpenStory,
     extra: Extras,
-    pending: dict[int, tuple[StoredItem, Analysis]],
+    pending: Mapping[int, tuple[StoredItem, Analysis]],
     rules: StoryRules,
 ) -> StoryContent:
     """The story's content from its kept members (pending reports, or read back from storage)."""
