@@ -167,10 +167,8 @@ def _store(
             created.append(real[story_id])
         elif owed:
             changed.append(story_id)
-    placed: dict[int, int] = {}
-    for placement in batch.placements:
-        placed[placement.report.item_id] = real[placement.story_id]
-        uow.stories.attach(placement.report.item_id, real[placement.story_id])
+    placed = {p.report.item_id: real[p.story_id] for p in batch.placements}
+    uow.stories.attach_all(placed)
     uow.analyses.placed(list(placed))
     merged: list[tuple[int, int]] = []
     for frm, into in batch.merged:
