@@ -70,9 +70,13 @@ KEPT_FIRST = 8
 KEPT_LATEST = 8
 # Counts and dates a story keeps for contradiction checks (the earliest ones seen).
 KEPT_FACTS = 12
-# Places and organisations that say nothing about which event: every report in this domain names them.
+# Places and organisations that say nothing about which event: every report in this domain names them. The
+# UN too: a rally outside it, its committee's review and its rapporteur's statement are three events (feeds
+# written blind, tests/fixtures/stories_dev: precision 0.866 -> 0.966, recall 0.727 -> 0.688; the
+# realistic tune half and UCI unchanged); its bodies (Third Committee, Committee against Torture) still count.
 BACKGROUND_ENTITIES = frozenset(
-    {"china", "north korea", "south korea", "korea", "dprk", "prc", "rok", "beijing", "seoul", "pyongyang"}
+    {"china", "north korea", "south korea", "korea", "dprk", "prc", "rok", "beijing", "seoul", "pyongyang",
+     "united nations"}
 )
 
 
