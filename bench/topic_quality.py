@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     topic = compile_topics([configured], embedder)[0]
     keywords_only = compile_topics([replace(configured, examples=(), near_misses=(), anchor=(),
                                             threshold=None, margin=None)])[0]
-    labeled = read_labeled() + read_labeled(DEV, "dev") + read_labeled(DEV2, "dev2") + (read_labeled(BLIND, "blind") if BLIND.exists() else [])
+    labeled = [*read_labeled(), *read_labeled(DEV, "dev"), *read_labeled(DEV2, "dev2"), *read_labeled(BLIND, "blind")]
     public = read_public(data)
     if args.grid:
         grid(configured, labeled, public, embedder)

@@ -51,7 +51,7 @@ def decide(topic: CompiledTopic, *items: Item) -> list[tuple[bool, str, str]]:
 
 
 def test_a_handover_told_without_the_keywords_matches_by_example_with_the_reason(nk: CompiledTopic) -> None:
-    report = item("North Korean women caught in Yanji were marched over the border bridge and given to the North's guards")
+    report = item("North Korean women caught in Yanji were marched over the bridge and given to the North's guards")
     [(matched, tier, reason)] = decide(nk, report)
     assert not matches(nk, report.text)  # the keywords alone miss it
     assert (matched, tier) == (True, "examples")
