@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.resources
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -20,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.domain import Feed, Item
 from bot.errors import SchemaError
-from bot.storage.db import Database, sqlite_url
+from bot.storage.db import SCHEMA_REVISION, Database, sqlite_url
 from bot.storage.models import Base
 
 T0 = datetime(2023, 10, 9, 12, 0, tzinfo=UTC)
@@ -83,7 +85,25 @@ def alembic_config(url: str) -> Config:
 
 def test_upgraded_database_passes_the_schema_check(database: Database) -> None:
     database.check_schema()
-    assert database.current_revision() == database.head_revision() == "0008"
+    assert database.current_revision() == database.head_revision() == SCHEMA_REVISION == "0008"
+
+
+def test_the_schema_check_of_a_current_database_needs_neither_alembic_nor_trafilatura(
+    database: Database, database_url: str
+) -> None:
+    # Each holds over 10 MB in a process that imports it; `run` checks the schema at start and most feeds
+    # never fetch an article page.
+    script = (
+        "import sys\n"
+        "import bot.cli, bot.pipeline\n"
+        "from bot.storage.db import Database\n"
+        f"db = Database({database_url!r})\n"
+        "db.check_schema()\n"
+        "print(sorted(m for m in ('alembic', 'trafilatura') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_empty_database_fails_the_schema_check_with_the_fix(database_url: str) -> None:

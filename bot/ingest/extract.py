@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import trafilatura
-
 # Named, not __name__: operators filter logs on this name, which stays when the module moves.
 log = logging.getLogger("bot.extract")
 
@@ -18,6 +16,10 @@ MAX_CHARS = 20_000
 def main_text(html: bytes, url: str) -> str | None:
     """The page's main text (paragraphs separated by blank lines, at most MAX_CHARS), or None when
     the page has no usable article (under MIN_CHARS) or the library fails on it."""
+    # Imported here, not at the top: only feeds with full_text need it, and it holds 12 MB of memory in
+    # every process that imports it (bench/poll_scale.py measures the process's peak against 300 MB).
+    import trafilatura
+
     try:
         extracted = trafilatura.extract(
             html,
