@@ -365,8 +365,12 @@ def _bench(args: argparse.Namespace, port: int) -> int:
     )
     folder = args.keep or Path(tempfile.mkdtemp(prefix="poll-scale-"))
     folder.mkdir(parents=True, exist_ok=True)
-    db = Database(sqlite_url(folder / "bench.sqlite3"))
-    db.upgrade()
+    url = sqlite_url(folder / "bench.sqlite3")
+    db = Database(url)
+    # Migrated by a child process, as the image's entrypoint runs `db upgrade` before `run`: alembic is not
+    # part of the polling process's memory.
+    upgrade = f"from bot.storage.db import Database; Database({url!r}).upgrade()"
+    subprocess.run([sys.executable, "-c", upgrade], check=True, cwd=ROOT)
     clock = Clock(START)
     with db.unit_of_work() as uow:
         uow.feeds.sync(config.feeds, clock())
