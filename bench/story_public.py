@@ -4,8 +4,9 @@
     python bench/story_public.py --tune          # tune half: a grid of thresholds to choose from
     python bench/story_public.py --tune --only realistic --join 0.6 --clear 0.55,0.57 --margin 0.06 --show
 
---only picks one data set (uci, semeval, realistic); --join, --anchored, --pinned, --clear, --margin,
---cross and --quiet take comma-separated values to try (default: production's, bot.stories.assign);
+--only picks one data set (uci, semeval, realistic, dev, blind); --join, --anchored, --pinned, --placed,
+--clear, --margin, --cross and --quiet take comma-separated values to try (default: production's,
+bot.stories.assign);
 --show lists each realistic event's reports with the decision that placed them. STORY_BENCH_CACHE=1 keeps
 the vectors in /tmp between runs (a grid over UCI then costs the placement alone).
 
@@ -271,6 +272,7 @@ def main() -> None:
     parser.add_argument("--anchored", help="comma-separated anchored thresholds to try")
     parser.add_argument("--cross", help="comma-separated cross-language lifts to try")
     parser.add_argument("--pinned", help="comma-separated thresholds for reports pinned to a story to try")
+    parser.add_argument("--placed", help="comma-separated thresholds for reports sharing a town or crossing")
     parser.add_argument("--clear", help="comma-separated thresholds for a report clearly closest to one story")
     parser.add_argument("--margin", help="comma-separated margins by which it must be closest")
     parser.add_argument("--quiet", help="comma-separated quiet-day penalties to try")
@@ -283,11 +285,12 @@ def main() -> None:
     lifts = _floats(args.cross) or [default.cross]
     quiets = _floats(args.quiet) or [default.quiet]
     pins = _floats(args.pinned) or [default.pinned]
+    places = _floats(args.placed) or [default.placed]
     clears = _floats(args.clear) or [default.clear]
     margins = _floats(args.margin) or [default.margin]
-    grid = [Thresholds(join=j, anchored=a, pinned=p, cross=c, quiet=q, clear=min(cl, j), margin=m)
+    grid = [Thresholds(join=j, anchored=a, pinned=p, placed=pl, cross=c, quiet=q, clear=min(cl, j), margin=m)
             for j in joins for a in anchors for p in pins for c in lifts for q in quiets if p <= a <= j
-            for cl in clears for m in margins]
+            for pl in places for cl in clears for m in margins]
     if args.only in (None, "uci"):
         uci(which, grid)
     if args.only in (None, "semeval"):

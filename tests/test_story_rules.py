@@ -23,7 +23,9 @@ WINDOW = timedelta(days=4)
 FOLLOWUP = timedelta(days=45)
 T0 = datetime(2024, 4, 29, 7, 0, tzinfo=UTC)
 # Thresholds pinned for these tests, so they test the rules and not the tuned values.
-RULES = Thresholds(join=0.6, anchored=0.45, pinned=0.3, merge=0.85, cross=0.1, quiet=0.1, clear=0.57, margin=0.06)
+RULES = Thresholds(
+    join=0.6, anchored=0.45, pinned=0.3, placed=0.4, merge=0.85, cross=0.1, quiet=0.1, clear=0.57, margin=0.06
+)
 
 
 def _axis(n: int) -> Vector:
@@ -75,12 +77,21 @@ def test_reports_naming_different_crossings_of_one_night_still_join() -> None:
     assert _stories([dandong, tumen]) == [{1, 2}]
 
 
-def test_a_shared_crossing_or_count_pins_a_short_report_to_its_event() -> None:
+def test_a_shared_count_or_crossing_pins_a_short_report_to_its_event() -> None:
     first = _report(1, _axis(0), count=60, places=frozenset({"Dandong"}))
-    same_place = _report(2, _at(0.35), hours=3, places=frozenset({"Dandong"}))
+    same_place = _report(2, _at(0.42), hours=3, places=frozenset({"Dandong"}))
     same_count = _report(3, _at(0.35, other_axis=2), hours=3, count=60)
-    nothing_shared = _report(4, _at(0.35, other_axis=3), hours=3)
+    nothing_shared = _report(4, _at(0.42, other_axis=3), hours=3)
     assert _stories([first, same_place, same_count, nothing_shared]) == [{1, 2, 3}, {4}]
+
+
+def test_a_crossing_alone_pins_less_than_a_count() -> None:
+    # A reaction names the place of the event it reacts to ("Seoul summons envoy over Dandong returns"): a
+    # shared crossing needs a closer report than a shared count does.
+    first = _report(1, _axis(0), count=60, places=frozenset({"Dandong"}))
+    reaction = _report(2, _at(0.35), hours=3, places=frozenset({"Dandong"}))
+    assert _stories([first, reaction]) == [{1}, {2}]
+    assert _stories([first, _report(2, _at(0.35), hours=3, count=60)]) == [{1, 2}]
 
 
 def test_counts_that_disagree_keep_reports_apart() -> None:
@@ -105,7 +116,7 @@ def test_placement_does_not_depend_on_the_order_reports_arrive_in() -> None:
     reports = [
         _report(1, _axis(0), count=60, places=frozenset({"Dandong"})),
         _report(2, _at(0.7), hours=1),
-        _report(3, _at(0.35), hours=2, places=frozenset({"Dandong"}), language="ko"),
+        _report(3, _at(0.42), hours=2, places=frozenset({"Dandong"}), language="ko"),
         _report(4, _axis(5), hours=3, places=frozenset({"Tumen"})),
         _report(5, _at(0.75, other_axis=5), hours=4, places=frozenset({"Tumen"}), language="zh"),
     ]
