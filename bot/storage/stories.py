@@ -204,11 +204,11 @@ class StoryRepository:
 
     def attach(self, item_id: int, story_id: int) -> None:
         """Record that the stored item is a source of the story."""
-        self._session.execute(update(ItemRow).where(ItemRow.id == item_id).values(story_id=story_id))
+        self.attach_all({item_id: story_id})
 
     def attach_all(self, stories: Mapping[int, int]) -> None:
         """Record many items' stories ({item id: story id}) with one UPDATE per story, not per item: a cycle
-        places hundreds of reports into a few stories (bench/story_cost.py: 0.5 ms a report saved)."""
+        places hundreds of reports into a few stories, and each statement is a round trip on PostgreSQL."""
         by_story: dict[int, list[int]] = {}
         for item_id, story_id in stories.items():
             by_story.setdefault(story_id, []).append(item_id)
