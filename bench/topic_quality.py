@@ -43,16 +43,18 @@ from bot.ingest.match import CompiledTopic, Decision, compile_topics, decide_ite
 from bot.stories.similarity import DIMENSIONS, Embedder, shared_embedder  # noqa: E402
 
 LABELED = REPO / "tests" / "fixtures" / "topics" / "nk_labeled.tsv"
-# Sets written by helpers who saw neither the topic's rule nor nk_labeled.tsv (README there): the first two
-# were scored once each and then used to improve the rule ("dev", "dev2"); the last is held out ("blind").
+# Sets written by helpers who saw neither the topic's rule nor nk_labeled.tsv (README there): the first four
+# were scored once each and then used to improve the rule ("dev" to "dev4"); the last is held out ("blind").
 DEV = REPO / "tests" / "fixtures" / "topics" / "nk_dev.tsv"
 DEV2 = REPO / "tests" / "fixtures" / "topics" / "nk_dev2.tsv"
+DEV3 = REPO / "tests" / "fixtures" / "topics" / "nk_dev3.tsv"
+DEV4 = REPO / "tests" / "fixtures" / "topics" / "nk_dev4.tsv"
 BLIND = REPO / "tests" / "fixtures" / "topics" / "nk_blind.tsv"
 DEFAULT_DATA = REPO.parent / "shared" / "eval-public"
 NEGATIVES = "negative_headlines.tsv"
 KCNA = "kcna_headlines_2024_sample300.json"
 NOW = datetime(2024, 5, 1, tzinfo=UTC)
-HALVES = ("tune", "report", "dev", "dev2", "blind")
+HALVES = ("tune", "report", "dev", "dev2", "dev3", "dev4", "blind")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     topic = compile_topics([configured], embedder)[0]
     keywords_only = compile_topics([replace(configured, examples=(), near_misses=(), anchor=(),
                                             threshold=None, margin=None)])[0]
-    labeled = [*read_labeled(), *read_labeled(DEV, "dev"), *read_labeled(DEV2, "dev2"), *read_labeled(BLIND, "blind")]
+    labeled = [*read_labeled(), *read_labeled(DEV, "dev"), *read_labeled(DEV2, "dev2"), *read_labeled(DEV3, "dev3"),
+               *read_labeled(DEV4, "dev4"), *(read_labeled(BLIND, "blind") if BLIND.exists() else [])]
     public = read_public(data)
     if args.grid:
         grid(configured, labeled, public, embedder)
@@ -223,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.show or args.show_report:
         print("\nmistakes on the labeled items:")
         for entry, d in zip(labeled, decisions, strict=True):
-            if d.matched != entry.positive and (entry.half in ("tune", "dev", "dev2") or args.show_report):
+            if d.matched != entry.positive and (entry.half in ("tune", "dev", "dev2", "dev3", "dev4") or args.show_report):
                 label = "MISSED" if entry.positive else "FALSE ALARM"
                 print(f"  [{entry.half}] {label}: {entry.item.title} | {entry.item.summary[:60]}\n      {d.reason}")
         print("\npublic false alarms:")
