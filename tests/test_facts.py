@@ -297,7 +297,17 @@ def test_one_event_in_three_languages_gives_the_same_facts(gazetteer: Gazetteer)
         # A ministry right after another country's name is that country's.
         ("老挝外交部表示已将九人遣返。", {"Laos"}),
         ("러시아 외교부는 논평하지 않았다.", {"Russia"}),
+        # Venues tell one rally from another in the same city.
+        ("About 300 rallied outside the Chinese embassy in Seoul.", {"Chinese Embassy in Seoul"}),
+        ("탈북민들이 주한 중국대사관 앞에서 촛불을 들었다.", {"Chinese Embassy in Seoul"}),
+        ("数百人在中国驻韩大使馆前集会。", {"Chinese Embassy in Seoul"}),
+        ("Exiles gathered at the Broken Chair in Geneva.", {"Broken Chair"}),
+        ("제네바 '부러진 의자' 앞 집회", {"Broken Chair"}),
+        ("Returnees were sent to the women's prison in Kaechon.", {"Kaechon"}),
+        ("북송된 20여명이 개천 교화소로 이송됐다.", {"Kaechon"}),
         # Traps: words that contain an alias but mean something else.
+        ("개천에서 용 난다는 말이 있다.", set()),
+        ("개천절 연휴가 시작됐다.", set()),
         ("협상이 결국 무산됐다.", set()),
         ("그는 국위 선양에 힘썼다.", set()),
         ("延边朝鲜族自治州举行了活动。", {"Yanbian"}),
@@ -311,6 +321,13 @@ def test_entities_map_every_language_to_one_canonical_name(
     text: str, expected: set[str], gazetteer: Gazetteer
 ) -> None:
     assert find_entities(text, gazetteer) == frozenset(expected)
+
+
+def test_a_venue_is_a_name_but_never_a_place_of_the_event(gazetteer: Gazetteer) -> None:
+    facts = extract_facts("Around 300 people rallied outside the Chinese embassy in Seoul on Saturday.", "en",
+                          OCT_12, gazetteer)
+    assert "Chinese Embassy in Seoul" not in facts.places
+    assert "Chinese Embassy in Seoul" not in facts.reporters
 
 
 def test_places_skip_the_countries_every_report_names_unless_nothing_else(gazetteer: Gazetteer) -> None:

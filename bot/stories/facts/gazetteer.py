@@ -36,7 +36,7 @@ PLACE_KINDS = frozenset(
         "mountain",
     }
 )
-ORGANISATION_KINDS = frozenset({"rights-group", "government", "un-body", "media", "research"})
+ORGANISATION_KINDS = frozenset({"rights-group", "government", "un-body", "media", "research", "venue"})
 
 
 
