@@ -279,6 +279,8 @@ def main() -> None:
     parser.add_argument("--clear", help="comma-separated thresholds for a report clearly closest to one story")
     parser.add_argument("--margin", help="comma-separated margins by which it must be closest")
     parser.add_argument("--quiet", help="comma-separated quiet-day penalties to try")
+    parser.add_argument("--regroup", help="comma-separated thresholds for two stories of a batch to be one")
+    parser.add_argument("--regroup-pinned", help="comma-separated thresholds for two stories sharing a place or count")
     parser.add_argument("--show", action="store_true", help="realistic: each event's reports and decisions")
     args = parser.parse_args()
     which = "tune" if args.tune else "report"
@@ -291,9 +293,12 @@ def main() -> None:
     places = _floats(args.placed) or [default.placed]
     clears = _floats(args.clear) or [default.clear]
     margins = _floats(args.margin) or [default.margin]
-    grid = [Thresholds(join=j, anchored=a, pinned=p, placed=pl, cross=c, quiet=q, clear=min(cl, j), margin=m)
+    regroups = _floats(args.regroup) or [default.regroup]
+    regroup_pins = _floats(args.regroup_pinned) or [default.regroup_pinned]
+    grid = [Thresholds(join=j, anchored=a, pinned=p, placed=pl, cross=c, quiet=q, clear=min(cl, j), margin=m,
+                       regroup=r, regroup_pinned=rp)
             for j in joins for a in anchors for p in pins for c in lifts for q in quiets if p <= a <= j
-            for pl in places for cl in clears for m in margins]
+            for pl in places for cl in clears for m in margins for r in regroups for rp in regroup_pins]
     if args.only in (None, "uci"):
         uci(which, grid)
     if args.only in (None, "semeval"):

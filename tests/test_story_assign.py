@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from bot.domain import Analysis, Facts
-from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, OpenStory, Report, Thresholds, place
+from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, OpenStory, Report, Thresholds, place, regroup
 from bot.stories.index import VectorIndex
 from bot.stories.similarity import DIMENSIONS, to_bytes
 
@@ -30,10 +30,10 @@ def vector(*weights: float) -> bytes:
 
 
 def report(item_id: int, hours: float, vec: bytes, *, count: int | None = None, dates: tuple[str, ...] = (),
-           entities: frozenset[str] = frozenset()) -> Report:
+           entities: frozenset[str] = frozenset(), places: frozenset[str] = frozenset()) -> Report:
     facts = Facts(count_low=count, count_high=count, dates=dates)
     analysis = Analysis(language="en", text="", facts=facts, entities=entities, numbers=frozenset(),
-                        places=frozenset(), vector=vec, version="test")
+                        places=places, vector=vec, version="test")
     return Report(item_id, T0 + timedelta(hours=hours), analysis)
 
 
@@ -112,6 +112,28 @@ def test_a_report_joining_two_alike_stories_merges_the_newer_into_the_older_unle
     older.apart.add(7)  # an admin split them: /split
     batch = place([bridge], [newer, older], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE)
     assert batch.merged == ()
+
+
+def test_two_stories_begun_within_a_day_whose_centres_are_alike_become_one() -> None:
+    def merged(a: OpenStory, b: OpenStory) -> list[tuple[int, int]]:
+        return regroup({a.story_id: a, b.story_id: b}, {b.story_id}, RULE)
+
+    alike = (vector(1, 0.3, 0), vector(1, 0, 0.3))  # cosine 0.92: above RULE.regroup
+    assert merged(stored(3, report(1, 0, alike[0])), stored(7, report(2, 5, alike[1]))) == [(7, 3)]
+    # The newer goes into the older whichever of them the batch changed.
+    older, newer = stored(3, report(1, 0, alike[0])), stored(7, report(2, 5, alike[1]))
+    assert regroup({3: older, 7: newer}, {3}, RULE) == [(7, 3)] and older.size == 2
+    # Not when they began more than a day apart, their counts disagree, or an admin split them.
+    assert merged(stored(3, report(1, 0, alike[0])), stored(7, report(2, 30, alike[1]))) == []
+    assert merged(stored(3, report(1, 0, alike[0], count=200)), stored(7, report(2, 5, alike[1], count=50))) == []
+    split = stored(3, report(1, 0, alike[0]))
+    split.apart.add(7)
+    assert merged(split, stored(7, report(2, 5, alike[1]))) == []
+    # Less alike (cosine 0.5), they are one only when they share a town or crossing.
+    tumen = frozenset({"Tumen"})
+    assert merged(stored(3, report(1, 0, vector(1, 1, 0))), stored(7, report(2, 5, vector(1, 0, 1)))) == []
+    assert merged(stored(3, report(1, 0, vector(1, 1, 0), places=tumen)),
+                  stored(7, report(2, 5, vector(1, 0, 1), places=tumen))) == [(7, 3)]
 
 
 def test_a_story_keeps_a_bounded_number_of_members_whatever_its_size() -> None:
