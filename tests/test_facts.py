@@ -236,6 +236,9 @@ def test_dates_keep_their_order_and_repeat_once(gazetteer: Gazetteer) -> None:
         ("en", "The four were released on Monday and a court hearing on Tuesday was cancelled.", OCT_12,
          ("2023-10-09", "2023-10-10")),
         ("zh", "新华社北京10月11日电 9日晚，约500人经图们被遣返。", OCT_12, ("2023-10-09",)),
+        # A title's closing attribution does not reach into the teaser's first line.
+        ("en", "About 300 North Koreans sent back, sources say\nMonday's transfer crossed at Tumen.", OCT_12,
+         ("2023-10-09",)),
     ],
 )  # fmt: skip
 def test_the_event_date_is_not_the_day_of_a_statement_or_report(

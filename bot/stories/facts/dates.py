@@ -335,7 +335,8 @@ def _not_the_event(text: str, start: int, end: int, datelines: Sequence[tuple[in
     if any(s <= start < e for s, e in datelines):
         return True
     before = text[max(0, start - _CONTEXT) : start]
-    if _EN_STATEMENT_BEFORE.search(before):
+    # Only in its own line: a title's closing "sources say" does not speak of the teaser's first day.
+    if _EN_STATEMENT_BEFORE.search(before[before.rfind("\n") + 1 :]):
         return True
     if _EN_SENTENCE_START.search(before) and _EN_SPEAKER_AFTER.match(text, end, end + _CONTEXT):
         return True
