@@ -73,6 +73,10 @@ def count_of(text: str, language: str, gazetteer: Gazetteer) -> str:
         ("ko", "지금까지 1만2천 명이 넘는 사람이 송환됐다.", "12000"),
         ("ko", "여성 200명을 포함해 모두 600명이 북송됐다.", "600"),
         ("ko", "600명 가운데 여성은 400명이었다.", "600"),
+        # Korean's native numerals, for small groups.
+        ("ko", "투먼에서 탈북민 열두 명이 넘겨졌다.", "12"),
+        ("ko", "도주한 노동자 아홉 명이 북송됐다.", "9"),
+        ("ko", "탈북민 스무 명가량이 붙잡혔다.", "20"),
         # Chinese: the counters 名, 人, 位; Chinese numerals.
         ("zh", "约600名脱北者被遣返朝鲜。", "600"),
         ("zh", "当晚共有500至600人被送回。", "500-600"),
@@ -107,6 +111,8 @@ def test_count_is_read_from_a_number_tied_to_people(
         ("en", "One defector spoke to reporters."),
         ("en", "Only one of the detainees was released."),
         ("ko", "탈북민 1명이 추가로 체포됐다."),
+        ("ko", "탈북민 한 명이 추가로 체포됐다."),
+        ("ko", "한국 명절을 앞두고 관세 명목의 돈을 냈다."),
         ("ko", "2023년 국경이 다시 열렸다."),
         ("ko", "그는 14세 때 탈북했다."),
         ("ko", "북송된 이들 중 70%가 여성이다."),

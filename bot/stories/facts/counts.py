@@ -68,6 +68,14 @@ _KO_COUNT = re.compile(
     rf"(?:\s*(?:명\s*)?(?:~|∼|〜|～|-|–|—|에서)\s*(?P<b>[0-9]{_KO_NUM_REST}))?"
     r"\s*(?:여|남짓|가량|이상|안팎|정도|내외)?\s*명(?![단절령예])"
 )
+# Korean's native numerals, which outlets use for small groups: "열두 명" (twelve), "아홉 명" (nine).
+_KO_NATIVE_TENS = {"열": 10, "스물": 20, "스무": 20, "서른": 30, "마흔": 40, "쉰": 50, "예순": 60, "일흔": 70,
+                   "여든": 80, "아흔": 90}  # fmt: skip
+_KO_NATIVE_UNITS = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9}
+_KO_NATIVE_COUNT = re.compile(
+    rf"(?<![가-힣])(?P<tens>{'|'.join(_KO_NATIVE_TENS)})?(?P<units>{'|'.join(_KO_NATIVE_UNITS)})?"
+    r"(?<=[가-힣])\s*(?:여|남짓|가량)?\s*명(?![단절령예])"
+)
 _KO_PART_BEFORE = re.compile(r"(?:이|그)\s?중(?!국)|가운데|(?:^|\s)중(?:에는|에서|엔)?\s")
 _KO_PART_AFTER = re.compile(r"^\s*(?:을|를|이|가)?\s*포함")
 
@@ -198,6 +206,12 @@ def _counts(text: str, lowered: str | None = None) -> list[_Count]:
         for match in _KO_COUNT.finditer(text):
             b = match.group("b")
             pair = _range(_cjk_value(match.group("a")), _cjk_value(b) if b else None)
+            if pair is not None:
+                part = bool(_KO_PART_AFTER.search(text[match.end() : match.end() + 12]))
+                found.append(_Count(match.start(), match.end(), *pair, part=part))
+        for match in _KO_NATIVE_COUNT.finditer(text):
+            tens, units = match.group("tens"), match.group("units")
+            pair = _range(_KO_NATIVE_TENS.get(tens or "", 0) + _KO_NATIVE_UNITS.get(units or "", 0), None)
             if pair is not None:
                 part = bool(_KO_PART_AFTER.search(text[match.end() : match.end() + 12]))
                 found.append(_Count(match.start(), match.end(), *pair, part=part))
