@@ -270,7 +270,8 @@ def _floats(text: str | None) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tune", action="store_true", help="the tune half, over a grid of thresholds")
-    parser.add_argument("--only", choices=("uci", "semeval", "realistic", "dev", "dev2", "dev3", "blind"), help="one data set")
+    parser.add_argument("--only", choices=("uci", "semeval", "realistic", "dev", "dev2", "dev3", "blind"),
+                        help="one data set")
     parser.add_argument("--join", help="comma-separated join thresholds to try (default: production)")
     parser.add_argument("--anchored", help="comma-separated anchored thresholds to try")
     parser.add_argument("--cross", help="comma-separated cross-language lifts to try")
@@ -280,7 +281,8 @@ def main() -> None:
     parser.add_argument("--margin", help="comma-separated margins by which it must be closest")
     parser.add_argument("--quiet", help="comma-separated quiet-day penalties to try")
     parser.add_argument("--regroup", help="comma-separated thresholds for two stories of a batch to be one")
-    parser.add_argument("--regroup-pinned", help="comma-separated thresholds for two stories sharing a place or count")
+    parser.add_argument("--regroup-pinned",
+                        help="comma-separated thresholds for two stories sharing a place or count")
     parser.add_argument("--show", action="store_true", help="realistic: each event's reports and decisions")
     args = parser.parse_args()
     which = "tune" if args.tune else "report"

@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.show or args.show_report:
         print("\nmistakes on the labeled items:")
         for entry, d in zip(labeled, decisions, strict=True):
-            if d.matched != entry.positive and (entry.half in ("tune", "dev", "dev2", "dev3", "dev4") or args.show_report):
+            if d.matched != entry.positive and (entry.half not in ("report", "blind") or args.show_report):
                 label = "MISSED" if entry.positive else "FALSE ALARM"
                 print(f"  [{entry.half}] {label}: {entry.item.title} | {entry.item.summary[:60]}\n      {d.reason}")
         print("\npublic false alarms:")

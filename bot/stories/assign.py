@@ -456,7 +456,9 @@ def place(
     return Batch(tuple(final), {s: open_stories[s] for s in changed}, tuple(merged))
 
 
-def _regroup_pairs(stories: dict[int, OpenStory], changed: set[int], thresholds: Thresholds) -> list[tuple[float, int, int]]:
+def _regroup_pairs(
+    stories: dict[int, OpenStory], changed: set[int], thresholds: Thresholds
+) -> list[tuple[float, int, int]]:
     """(similarity, story, other) for each changed story and open story begun within REGROUP_DAYS of it
     that are alike enough to be one event, best first."""
     by_start = sorted(stories.values(), key=lambda s: (s.first_published, s.story_id))
@@ -469,7 +471,8 @@ def _regroup_pairs(stories: dict[int, OpenStory], changed: set[int], thresholds:
     pairs: list[tuple[float, int, int]] = []
     for story_id in sorted(changed):
         a = stories[story_id]
-        for b in by_start[bisect_left(starts, a.first_published - within):bisect_right(starts, a.first_published + within)]:
+        low, high = bisect_left(starts, a.first_published - within), bisect_right(starts, a.first_published + within)
+        for b in by_start[low:high]:
             if b.story_id == story_id or (b.story_id in changed and b.story_id < story_id):
                 continue  # itself, or a pair already seen from the other side
             if b.story_id in a.apart or story_id in b.apart or _stories_contradict(a, b):
@@ -478,7 +481,8 @@ def _regroup_pairs(stories: dict[int, OpenStory], changed: set[int], thresholds:
             similarity = float(units[story_id] @ units[b.story_id]) + lift
             need = thresholds.regroup_pinned if _stories_pinned(a, b) else thresholds.regroup
             if similarity >= need:
-                pairs.append((similarity, *sorted((story_id, b.story_id), key=_age)))
+                keep, gone = sorted((story_id, b.story_id), key=_age)
+                pairs.append((similarity, keep, gone))
     return sorted(pairs, key=lambda p: (-p[0], _age(p[1]), _age(p[2])))
 
 
