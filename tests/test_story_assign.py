@@ -136,6 +136,17 @@ def test_two_stories_begun_within_a_day_whose_centres_are_alike_become_one() -> 
                   stored(7, report(2, 5, vector(1, 0, 1), places=tumen))) == [(7, 3)]
 
 
+def test_a_placed_batch_regroups_the_story_it_changed_with_an_alike_one_it_did_not_reach() -> None:
+    tumen = frozenset({"Tumen"})
+    older = stored(3, report(1, 0, vector(1, 0.3, 0), places=tumen))
+    newer = stored(7, report(2, 5, vector(1, 0, 0.3), places=tumen))
+    late = report(9, 6, vector(0.5, 0, 1))  # joins the newer story only (0.69; 0.43 to the older)
+    batch = place([late], [older, newer], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE)
+    assert batch.merged == ((7, 3),)
+    assert [p.story_id for p in batch.placements] == [3]
+    assert set(batch.stories) == {3} and batch.stories[3].size == 3
+
+
 def test_a_story_keeps_a_bounded_number_of_members_whatever_its_size() -> None:
     story = stored(1, *(report(n, n / 10, vector(1, 0.001 * n)) for n in range(1, 201)))
     assert story.size == 200
