@@ -49,8 +49,9 @@ import numpy.typing as npt  # noqa: E402
 from bot.domain import Analysis, Feed, Item  # noqa: E402
 from bot.ingest.parse import canonical_url, parse_feed  # noqa: E402
 from bot.stories.analyse import analyse  # noqa: E402
-from bot.stories.assign import OpenStory, Placement, Report, Thresholds, decide, place  # noqa: E402
+from bot.stories.assign import OpenStory, Report, Thresholds, decide  # noqa: E402
 from bot.stories.facts import load_gazetteer  # noqa: E402
+from bot.stories.place import Placement, place  # noqa: E402
 from bot.stories.similarity import MODEL_VERSION, Embedder, Vector, shared_embedder, stack  # noqa: E402
 
 PUBLIC = ROOT.parent / "shared" / "eval-public"

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from bot.domain import Analysis, Facts
-from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, OpenStory, Report, Thresholds, place, regroup
+from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, OpenStory, Report, Thresholds
 from bot.stories.index import VectorIndex
+from bot.stories.place import place, regroup
 from bot.stories.similarity import DIMENSIONS, to_bytes
 
 T0 = datetime(2023, 10, 10, 8, 0, tzinfo=UTC)

@@ -15,8 +15,9 @@ import pytest
 
 from bot.domain import Analysis, Facts, Item
 from bot.stories.analyse import analyse, clean_text
-from bot.stories.assign import OpenStory, Report, Thresholds, place
+from bot.stories.assign import OpenStory, Report, Thresholds
 from bot.stories.facts import load_gazetteer
+from bot.stories.place import place
 from bot.stories.similarity import DIMENSIONS, Vector, shared_embedder, to_bytes
 
 WINDOW = timedelta(days=4)

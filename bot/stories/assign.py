@@ -17,11 +17,11 @@ CROSS_LANGUAGE_LIFT, and a story quiet for days is lowered by QUIET_DAY_PENALTY 
 similarity is a blend of its closest member and its centre, so a story is not chained along from member
 to member into a neighbouring event. The thresholds are set by bench/story_public.py on the tune halves
 of public data and the project's realistic fixtures, and reported on the other halves (README).
+Placing a cycle's batch in time order, and regrouping the stories it shows to be one, is bot.stories.place.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from bot.domain import Analysis
-from bot.stories.index import VectorIndex
 from bot.stories.similarity import DIMENSIONS, Vector, from_bytes, similarities, stack
 
 # Chosen with `python bench/story_public.py --tune` on the tune halves and the two development sets written
@@ -231,7 +230,7 @@ def _alike(a: OpenStory, b: OpenStory, thresholds: Thresholds) -> bool:
     return na > 0 and nb > 0 and float(a.centre @ b.centre) / (na * nb) >= thresholds.merge
 
 
-def _counts_agree(a: tuple[int, int], b: tuple[int, int]) -> bool:
+def counts_agree(a: tuple[int, int], b: tuple[int, int]) -> bool:
     """Two count ranges agree when they overlap or their nearest ends are within COUNT_AGREE_RATIO."""
     if a[0] <= b[1] and b[0] <= a[1]:
         return True
@@ -246,7 +245,7 @@ def _day(value: str) -> datetime | None:
         return None
 
 
-def _dates_agree(a: str, b: str) -> bool:
+def dates_agree(a: str, b: str) -> bool:
     """Two event dates agree when equal, or days at most DATE_AGREE_DAYS apart, or a month holding the day."""
     if a == b or a.startswith(b) or b.startswith(a):
         return True
@@ -259,25 +258,13 @@ def contradiction(story: OpenStory, analysis: Analysis) -> str | None:
     facts = analysis.facts
     if facts.count_low is not None and facts.count_high is not None and story.counts:
         mine = (facts.count_low, facts.count_high)
-        if not any(_counts_agree(mine, c) for c in story.counts):
+        if not any(counts_agree(mine, c) for c in story.counts):
             return f"count {facts.count_text} vs {story.counts[0][0]}"
-    if facts.dates and story.dates and not any(_dates_agree(a, b) for a in facts.dates for b in story.dates):
+    if facts.dates and story.dates and not any(dates_agree(a, b) for a in facts.dates for b in story.dates):
         return f"event date {facts.dates[0]} vs {story.dates[0]}"
     # Different towns or crossings are no contradiction: one night's returns went through five crossings,
     # and outlets each name the one they heard of (the seeds: Onsong and Tumen, Dandong and Onsong).
     return None
-
-
-def _stories_contradict(a: OpenStory, b: OpenStory) -> bool:
-    """Whether two stories' counts or event dates clearly disagree (no pair of them agrees)."""
-    if a.counts and b.counts and not any(_counts_agree(x, y) for x in a.counts for y in b.counts):
-        return True
-    return bool(a.dates and b.dates and not any(_dates_agree(x, y) for x in a.dates for y in b.dates))
-
-
-def _stories_pinned(a: OpenStory, b: OpenStory) -> bool:
-    """Whether two stories share what pins an event down: a town or crossing, or an agreeing count."""
-    return bool(a.places & b.places) or any(_counts_agree(x, y) for x in a.counts for y in b.counts)
 
 
 def anchor(story: OpenStory, analysis: Analysis) -> tuple[str, str] | None:
@@ -289,7 +276,7 @@ def anchor(story: OpenStory, analysis: Analysis) -> tuple[str, str] | None:
     facts = analysis.facts
     if facts.count_low is not None and facts.count_high is not None:
         mine = (facts.count_low, facts.count_high)
-        if any(_counts_agree(mine, c) for c in story.counts):
+        if any(counts_agree(mine, c) for c in story.counts):
             return "count", f"count {facts.count_text}"
     places = analysis.places & story.places
     if places:
@@ -367,145 +354,3 @@ def decide(
     if follow is not None:
         return Decision(None, follow[0], f"follow-up ({follow[0]:.2f})", follow_up_of=follow[1])
     return Decision(None, 0.0, "new")
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """A report's story. Ids below zero stand for stories this batch opened (storage gives them real ids)."""
-
-    report: Report
-    story_id: int
-    decision: Decision
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """What placing a batch of reports did: each report's story, the stories changed, and stories merged."""
-
-    placements: tuple[Placement, ...]
-    stories: dict[int, OpenStory]  # every story the batch opened or changed, by id
-    merged: tuple[tuple[int, int], ...]  # (story, the story it became part of), in order
-
-
-def _age(story_id: int) -> tuple[int, int]:
-    """Stored stories (ids above zero) are older than the batch's new ones (-1 first, then -2, ...)."""
-    return (0, story_id) if story_id > 0 else (1, -story_id)
-
-
-def place(
-    reports: Sequence[Report],
-    stories: Sequence[OpenStory],
-    *,
-    window: timedelta,
-    followup_window: timedelta,
-    thresholds: Thresholds = Thresholds(),
-) -> Batch:
-    """Put `reports` into stories in published-time order, so the same reports give the same stories
-    whatever order their feeds answered in. A report that joins two open stories shows they are one
-    event: the newer merges into the older."""
-    open_stories = {s.story_id: s for s in stories}
-    index = VectorIndex()
-    for story in stories:
-        index.sync(story.story_id, story.vectors, story.centre)
-    # No story whose closest member and centre are both below this can score a tier: the score blends the
-    # two and adds at most the cross-language lift.
-    floor = min(thresholds.anchored, thresholds.pinned, thresholds.join, thresholds.clear) - max(thresholds.cross, 0)
-    alias: dict[int, int] = {}  # merged story -> the story it became part of
-    changed: set[int] = set()
-    placements: list[Placement] = []
-    merged: list[tuple[int, int]] = []
-    next_new = -1
-    for report in sorted(reports, key=lambda r: (r.published, r.item_id)):
-        since = report.published - followup_window
-        near = sorted(
-            (open_stories[s] for s in index.reachable(report.vector, floor) if s in open_stories),
-            key=lambda s: s.story_id,
-        )
-        near = [s for s in near if s.last_published >= since]
-        decision = decide(report, near, window=window, followup_window=followup_window, thresholds=thresholds)
-        if decision.story_id is None:
-            target = next_new
-            next_new -= 1
-            open_stories[target] = OpenStory.empty(target, report.published)
-            open_stories[target].follow_up_of = decision.follow_up_of
-        else:
-            chosen = open_stories[decision.story_id]
-            kept_apart = chosen.apart | {s for s in decision.also if chosen.story_id in open_stories[s].apart}
-            group = sorted((decision.story_id, *(s for s in decision.also if s not in kept_apart)), key=_age)
-            target = group[0]
-            for other in group[1:]:
-                open_stories[target].merge(open_stories.pop(other))
-                index.remove(other)
-                alias[other] = target
-                merged.append((other, target))
-                changed.discard(other)
-        story = open_stories[target]
-        story.absorb(report)
-        index.sync(target, story.vectors, story.centre)
-        changed.add(target)
-        placements.append(Placement(report, target, decision))
-    for gone, target in regroup(open_stories, changed, thresholds):
-        alias[gone] = target
-        merged.append((gone, target))
-    for story_id in changed:  # a follow-up of a story that was merged follows the story it became part of
-        story = open_stories[story_id]
-        if story.follow_up_of is not None:
-            follow = _resolve(alias, story.follow_up_of)
-            story.follow_up_of = None if follow == story_id else follow
-    final = [Placement(p.report, _resolve(alias, p.story_id), p.decision) for p in placements]
-    return Batch(tuple(final), {s: open_stories[s] for s in changed}, tuple(merged))
-
-
-def _regroup_pairs(
-    stories: dict[int, OpenStory], changed: set[int], thresholds: Thresholds
-) -> list[tuple[float, int, int]]:
-    """(similarity, story, other) for each changed story and open story begun within REGROUP_DAYS of it
-    that are alike enough to be one event, best first."""
-    by_start = sorted(stories.values(), key=lambda s: (s.first_published, s.story_id))
-    starts = [s.first_published for s in by_start]
-    units: dict[int, Vector] = {}
-    for story in by_start:
-        norm = float(np.linalg.norm(story.centre))
-        units[story.story_id] = story.centre / norm if norm > 0 else story.centre
-    within = timedelta(days=REGROUP_DAYS)
-    pairs: list[tuple[float, int, int]] = []
-    for story_id in sorted(changed):
-        a = stories[story_id]
-        low, high = bisect_left(starts, a.first_published - within), bisect_right(starts, a.first_published + within)
-        for b in by_start[low:high]:
-            if b.story_id == story_id or (b.story_id in changed and b.story_id < story_id):
-                continue  # itself, or a pair already seen from the other side
-            if b.story_id in a.apart or story_id in b.apart or _stories_contradict(a, b):
-                continue
-            lift = thresholds.cross if a.languages and b.languages and not a.languages & b.languages else 0.0
-            similarity = float(units[story_id] @ units[b.story_id]) + lift
-            need = thresholds.regroup_pinned if _stories_pinned(a, b) else thresholds.regroup
-            if similarity >= need:
-                keep, gone = sorted((story_id, b.story_id), key=_age)
-                pairs.append((similarity, keep, gone))
-    return sorted(pairs, key=lambda p: (-p[0], _age(p[1]), _age(p[2])))
-
-
-def regroup(stories: dict[int, OpenStory], changed: set[int], thresholds: Thresholds) -> list[tuple[int, int]]:
-    """Merge, in place, the open stories a placed batch shows to be one event (see REGROUP_SIMILARITY): the
-    newer into the older, best-matched pairs first, until no pair is left. Returns (merged, kept) pairs in
-    order; `changed` then holds the kept stories instead of the merged ones."""
-    done: list[tuple[int, int]] = []
-    while True:
-        taken: set[int] = set()
-        for _, keep, gone in _regroup_pairs(stories, changed, thresholds):
-            if keep in taken or gone in taken:
-                continue  # compared again in the next round, with the merged centre
-            taken |= {keep, gone}
-            stories[keep].merge(stories.pop(gone))
-            changed.discard(gone)
-            changed.add(keep)
-            done.append((gone, keep))
-        if not taken:
-            return done
-
-
-def _resolve(alias: dict[int, int], story_id: int) -> int:
-    while story_id in alias:
-        story_id = alias[story_id]
-    return story_id

@@ -16,9 +16,10 @@ from bot.domain import ActionRule, Analysis, Item, OpenStoryRecord, StoryContent
 from bot.storage.items import StoredItem
 from bot.storage.unit_of_work import UnitOfWork
 from bot.stories.analyse import analyse, analysis_version
-from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, Batch, OpenStory, Report, Thresholds, place
+from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, OpenStory, Report, Thresholds
 from bot.stories.compose import Member, compose
 from bot.stories.facts import Gazetteer
+from bot.stories.place import Batch, place
 from bot.stories.similarity import Embedder, shared_embedder
 from bot.stories.state import rebuilt, to_open, to_state
 
