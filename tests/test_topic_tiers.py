@@ -104,6 +104,13 @@ def test_an_item_without_an_anchor_term_is_not_embedded(nk: CompiledTopic) -> No
     assert reason.endswith("no anchor term")
 
 
+def test_the_default_topic_anchors_on_every_term_that_names_north_korea() -> None:
+    # feeds.yaml promises it: an item the keywords refuse reaches the examples when it names North Korea in
+    # any of group 1's ways ("nk" alone is left out: two letters name too much else).
+    topic = {t.id: t for t in load_config(REPO / "feeds.yaml").topics}["nk-repatriation"]
+    assert set(topic.require[0]) - set(topic.anchor) == {"nk"}
+
+
 def test_exclusions_still_apply_to_the_examples_tier(nk: CompiledTopic) -> None:
     [(matched, _, reason)] = decide(nk, item("North Korea hands over soldiers' remains to UN Command"))
     assert not matched
