@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from bot.domain import Analysis, Facts
-from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, OpenStory, Report, Thresholds
+from bot.stories.assign import KEPT_FIRST, KEPT_LATEST, LEGISLATURES, OpenStory, Report, Thresholds
+from bot.stories.facts import load_gazetteer
 from bot.stories.index import VectorIndex
 from bot.stories.place import place, regroup
 from bot.stories.similarity import DIMENSIONS, to_bytes
@@ -74,6 +75,23 @@ def test_contradicting_counts_or_dates_keep_alike_reports_apart() -> None:
     assert groups([report(1, 0, alike, dates=("2023-10-09",)), report(2, 1, alike, dates=("2023-10-10",))]) == {
         frozenset({1, 2})
     }
+
+
+def test_reports_naming_only_different_parliaments_are_different_events() -> None:
+    alike = vector(1, 0.1)
+    congress, seoul = frozenset({"US Congress"}), frozenset({"South Korea's National Assembly"})
+    assert groups([report(1, 0, alike, entities=congress), report(2, 9, alike, entities=seoul)]) == {
+        frozenset({1}), frozenset({2})
+    }
+    # A report naming both ("a day after the US hearing, Seoul's lawmakers...") may join either.
+    assert groups([report(1, 0, alike, entities=congress), report(2, 9, alike, entities=congress | seoul)]) == {
+        frozenset({1, 2})
+    }
+
+
+def test_the_parliaments_the_rule_tells_apart_are_gazetteer_names() -> None:
+    names = {e.name for e in load_gazetteer().entries}
+    assert names >= LEGISLATURES
 
 
 def test_a_moderate_similarity_joins_only_with_an_anchor() -> None:

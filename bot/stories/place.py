@@ -11,6 +11,7 @@ from datetime import timedelta
 import numpy as np
 
 from bot.stories.assign import (
+    LEGISLATURES,
     REGROUP_DAYS,
     Decision,
     OpenStory,
@@ -171,7 +172,10 @@ def _stories_contradict(a: OpenStory, b: OpenStory) -> bool:
     """Whether two stories' counts or event dates clearly disagree (no pair of them agrees)."""
     if a.counts and b.counts and not any(counts_agree(x, y) for x in a.counts for y in b.counts):
         return True
-    return bool(a.dates and b.dates and not any(dates_agree(x, y) for x in a.dates for y in b.dates))
+    if a.dates and b.dates and not any(dates_agree(x, y) for x in a.dates for y in b.dates):
+        return True
+    mine, theirs = a.entities & LEGISLATURES, b.entities & LEGISLATURES
+    return bool(mine and theirs and not mine & theirs)
 
 
 def _stories_pinned(a: OpenStory, b: OpenStory) -> bool:
