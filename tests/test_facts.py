@@ -368,6 +368,12 @@ def test_places_skip_the_countries_every_report_names_unless_nothing_else(gazett
         ("en", "About 300 were taken from Tumen to Onsong, the group said.", ("Tumen", "Onsong")),
         ("ko", "약 300명이 투먼에서 온성으로 넘겨졌다.", ("Tumen", "Onsong")),
         ("zh", "约300人从图们被押送至稳城。", ("Tumen", "Onsong")),
+        # An earlier event named in passing is no place of this one.
+        ("en", "Seven were held in Kunming, two days after the Yanji arrests.", ("Kunming",)),
+        ("en", "Twelve women were sent back via Tumen following the Dandong handover.", ("Tumen",)),
+        ("ko", "투먼 이어 단둥서도 탈북민 25명이 신의주로 북송됐다.", ("Dandong", "Sinuiju")),
+        ("ko", "단둥 북송 이틀 만에 투먼에서 12명이 또 넘겨졌다.", ("Tumen",)),
+        ("zh", "继丹东之后，图们口岸又有12人被遣返。", ("Tumen",)),
         # Where a return is heading is a place of the return.
         ("en", "Buses carrying 300 detainees left Tumen heading for Onsong.", ("Tumen", "Onsong")),
         ("ko", "탈북민 300명을 태운 버스가 투먼을 떠나 온성으로 향하던 중 목격됐다.", ("Tumen", "Onsong")),

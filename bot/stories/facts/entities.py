@@ -94,18 +94,55 @@ def _listed(text: str, first: _Mention, second: _Mention) -> bool:
     return gap is not None
 
 
+# An earlier event named in passing is no place of this one: "two days after the Dandong handover", "투먼 이어
+# 단둥서도" (after Tumen, in Dandong too), "단둥 북송 이틀 만에" (two days after the Dandong return), "继丹东之后".
+# No change on the measured sets' grouping (bench/story_public.py); the places fact no longer lists them.
+_EN_EARLIER = re.compile(
+    r"\b(?:(?:a|one|two|three|four|five|six|seven|ten|several|a few|[0-9]+)\s+(?:days?|weeks?|months?)\s+after"
+    r"|(?:shortly|soon|just|days|weeks|months)\s+after|after\s+(?:the|last|this)|following\s+(?:the|last|this)"
+    r"|in\s+the\s+wake\s+of|on\s+the\s+heels\s+of)\b"
+)
+_EARLIER_REACH = 60  # characters after an English cue that can still name the earlier event's place
+_KO_EARLIER_AFTER = re.compile(
+    r"\s*(?:에\s*)?이어(?![가-힣])|[^,.…\n]{0,10}?(?:하루|이틀|사흘|나흘|닷새|엿새|열흘|일주일|보름|[0-9]+\s*일|[0-9]+\s*주)\s*만에"
+)
+_ZH_EARLIER = (re.compile(r"继\s*$|繼\s*$"), re.compile(r"[^，。、\n]{0,10}?之后|[^，。、\n]{0,10}?之後"))
+
+
+def _earlier_mentions(text: str, mentions: Sequence[_Mention]) -> set[int]:
+    """Indexes of the mentions that name an earlier event the report names in passing."""
+    found: set[int] = set()
+    if not mentions:
+        return found
+    spans: list[tuple[int, int]] = []
+    for cue in _EN_EARLIER.finditer(_lower(text)):
+        end = _EN_CLAUSE_END.search(text, cue.end(), cue.end() + _EARLIER_REACH)
+        spans.append((cue.end(), end.start() if end else min(len(text), cue.end() + _EARLIER_REACH)))
+    for index, mention in enumerate(mentions):
+        in_span = any(start <= mention.start < end for start, end in spans)
+        korean = _KO_EARLIER_AFTER.match(text, mention.end)
+        chinese = _ZH_EARLIER[0].search(text, max(0, mention.start - 4), mention.start) and _ZH_EARLIER[1].match(
+            text, mention.end
+        )
+        if in_span or korean or chinese:
+            found.add(index)
+    return found
+
+
 # Where a return goes is a place of the return: buses "heading for Onsong" or "前往稳城" are the event itself.
 # Only escapees' destinations (Laos, Thailand, South Korea) are places the event did not happen.
 _RETURN_DESTINATION_KINDS = frozenset({"kp-province", "kp-city", "kp-town", "crossing"})
 
 
 def _event_places(text: str, mentions: Sequence[_Mention]) -> list[GazetteerEntry]:
-    """Gazetteer places in order of first mention, less those named only as where escapees were heading."""
+    """Gazetteer places in order of first mention, less those named only as where escapees were heading or as
+    the place of an earlier event."""
     places = [m for m in mentions if m.entry.place]
     destinations = {
         i for i in _destination_mentions(text, places) if places[i].entry.kind not in _RETURN_DESTINATION_KINDS
     }
-    at_event = {m.entry.name for i, m in enumerate(places) if i not in destinations}
+    elsewhere = destinations | _earlier_mentions(text, places)
+    at_event = {m.entry.name for i, m in enumerate(places) if i not in elsewhere}
     return [m.entry for m in places if m.entry.name in at_event]
 
 
