@@ -63,15 +63,22 @@ _ZH_DESTINATION_BEFORE = re.compile(
 _LISTED_WITH = re.compile(r"\s*(?:、|和|或|及|与|與|와|과|이나|나|및|and|or)\s*", re.IGNORECASE)
 
 
+def _clauses_after(cue: re.Pattern[str], text: str, reach: int) -> list[tuple[int, int]]:
+    """Spans from the end of each English cue (matched on the lower-cased text) to the end of its clause, at
+    most `reach` characters."""
+    spans: list[tuple[int, int]] = []
+    for found in cue.finditer(_lower(text)):
+        end = _EN_CLAUSE_END.search(text, found.end(), found.end() + reach)
+        spans.append((found.end(), end.start() if end else min(len(text), found.end() + reach)))
+    return spans
+
+
 def _destination_mentions(text: str, mentions: Sequence[_Mention]) -> set[int]:
     """Indexes of the mentions that name where people were heading, not where the event happened."""
     found: set[int] = set()
     if not mentions:
         return found
-    spans: list[tuple[int, int]] = []
-    for cue in _EN_DESTINATION.finditer(_lower(text)):
-        end = _EN_CLAUSE_END.search(text, cue.end(), cue.end() + _DESTINATION_REACH)
-        spans.append((cue.end(), end.start() if end else min(len(text), cue.end() + _DESTINATION_REACH)))
+    spans = _clauses_after(_EN_DESTINATION, text, _DESTINATION_REACH)
     for index, mention in enumerate(mentions):
         in_span = any(start <= mention.start < end for start, end in spans)
         marked = _KO_DESTINATION_AFTER.match(text, mention.end) or _ZH_DESTINATION_BEFORE.search(
@@ -114,10 +121,7 @@ def _earlier_mentions(text: str, mentions: Sequence[_Mention]) -> set[int]:
     found: set[int] = set()
     if not mentions:
         return found
-    spans: list[tuple[int, int]] = []
-    for cue in _EN_EARLIER.finditer(_lower(text)):
-        end = _EN_CLAUSE_END.search(text, cue.end(), cue.end() + _EARLIER_REACH)
-        spans.append((cue.end(), end.start() if end else min(len(text), cue.end() + _EARLIER_REACH)))
+    spans = _clauses_after(_EN_EARLIER, text, _EARLIER_REACH)
     for index, mention in enumerate(mentions):
         in_span = any(start <= mention.start < end for start, end in spans)
         korean = _KO_EARLIER_AFTER.match(text, mention.end)
