@@ -373,6 +373,7 @@ def test_places_skip_the_countries_every_report_names_unless_nothing_else(gazett
         ("en", "Twelve women were sent back via Tumen following the Dandong handover.", ("Tumen",)),
         ("ko", "투먼 이어 단둥서도 탈북민 25명이 신의주로 북송됐다.", ("Dandong", "Sinuiju")),
         ("ko", "단둥 북송 이틀 만에 투먼에서 12명이 또 넘겨졌다.", ("Tumen",)),
+        ("ko", "투먼에서 닷새 만에 탈북민 12명이 또 북송됐다.", ("Tumen",)),
         ("zh", "继丹东之后，图们口岸又有12人被遣返。", ("Tumen",)),
         # Where a return is heading is a place of the return.
         ("en", "Buses carrying 300 detainees left Tumen heading for Onsong.", ("Tumen", "Onsong")),

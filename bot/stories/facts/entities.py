@@ -110,8 +110,11 @@ _EN_EARLIER = re.compile(
     r"|in\s+the\s+wake\s+of|on\s+the\s+heels\s+of)\b"
 )
 _EARLIER_REACH = 60  # characters after an English cue that can still name the earlier event's place
+# The Korean "N days after" names the earlier event itself ("단둥 북송 이틀 만에"); "투먼에서 닷새 만에 또 북송"
+# (in Tumen, again five days on) names this one.
 _KO_EARLIER_AFTER = re.compile(
-    r"\s*(?:에\s*)?이어(?![가-힣])|[^,.…\n]{0,10}?(?:하루|이틀|사흘|나흘|닷새|엿새|열흘|일주일|보름|[0-9]+\s*일|[0-9]+\s*주)\s*만에"
+    r"\s*(?:에\s*)?이어(?![가-힣])|[^,.…\n]{0,6}?(?:북송|송환|체포|검거|집회|인계)[^,.…\n]{0,4}?"
+    r"(?:하루|이틀|사흘|나흘|닷새|엿새|열흘|일주일|보름|[0-9]+\s*일|[0-9]+\s*주)\s*만에"
 )
 _ZH_EARLIER = (re.compile(r"继\s*$|繼\s*$"), re.compile(r"[^，。、\n]{0,10}?之后|[^，。、\n]{0,10}?之後"))
 
