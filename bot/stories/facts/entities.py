@@ -20,10 +20,12 @@ PINPOINT_PLACE_KINDS = frozenset({"cn-city", "cn-county", "cn-town", "crossing",
 
 
 def find_entities_and_pinpoints(text: str, gazetteer: Gazetteer) -> tuple[frozenset[str], frozenset[str]]:
-    """(find_entities(text), those of them that are event places of a PINPOINT_PLACE_KINDS kind), in one
-    reading. A place named only as where people were heading is an entity but no pinpoint."""
+    """(the names the text gives its event, those of them that are event places of a PINPOINT_PLACE_KINDS
+    kind), in one reading. A place named only as where people were heading is a name but no pinpoint; a name
+    given only for an earlier event ("a day after the US hearing") is neither."""
     mentions = _mentions(text, gazetteer)
-    names = frozenset(m.entry.name for m in mentions)
+    earlier = _earlier_mentions(text, mentions)
+    names = frozenset(m.entry.name for i, m in enumerate(mentions) if i not in earlier)
     return names, frozenset(
         e.name for e in _event_places(text, mentions) if e.kind in PINPOINT_PLACE_KINDS
     )
