@@ -20,7 +20,6 @@ from bot.stories.facts import (
     extract_facts,
     extract_numbers,
     find_entities,
-    find_entities_and_pinpoints,
     load_gazetteer,
     merge_facts,
 )
@@ -333,15 +332,6 @@ def test_entities_map_every_language_to_one_canonical_name(
     text: str, expected: set[str], gazetteer: Gazetteer
 ) -> None:
     assert find_entities(text, gazetteer) == frozenset(expected)
-
-
-def test_a_name_given_only_for_an_earlier_event_is_not_the_events(gazetteer: Gazetteer) -> None:
-    names, places = find_entities_and_pinpoints(
-        "Seoul's lawmakers heard from defectors, a day after the US hearing on the Dandong handover.", gazetteer
-    )
-    assert "US Congress" not in names and "Dandong" not in places
-    names, _ = find_entities_and_pinpoints("Defectors testified at a US hearing on Tuesday.", gazetteer)
-    assert "US Congress" in names
 
 
 def test_a_venue_is_a_name_but_never_a_place_of_the_event(gazetteer: Gazetteer) -> None:

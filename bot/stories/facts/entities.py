@@ -20,12 +20,10 @@ PINPOINT_PLACE_KINDS = frozenset({"cn-city", "cn-county", "cn-town", "crossing",
 
 
 def find_entities_and_pinpoints(text: str, gazetteer: Gazetteer) -> tuple[frozenset[str], frozenset[str]]:
-    """(the names the text gives its event, those of them that are event places of a PINPOINT_PLACE_KINDS
-    kind), in one reading. A place named only as where people were heading is a name but no pinpoint; a name
-    given only for an earlier event ("a day after the US hearing") is neither."""
+    """(find_entities(text), those of them that are event places of a PINPOINT_PLACE_KINDS kind), in one
+    reading. A place named only as where people were heading is an entity but no pinpoint."""
     mentions = _mentions(text, gazetteer)
-    earlier = _earlier_mentions(text, mentions)
-    names = frozenset(m.entry.name for i, m in enumerate(mentions) if i not in earlier)
+    names = frozenset(m.entry.name for m in mentions)
     return names, frozenset(
         e.name for e in _event_places(text, mentions) if e.kind in PINPOINT_PLACE_KINDS
     )
