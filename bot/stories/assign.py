@@ -262,21 +262,29 @@ def dates_agree(a: str, b: str) -> bool:
     return da is not None and db is not None and abs((da - db).days) <= DATE_AGREE_DAYS
 
 
-def contradiction(story: OpenStory, analysis: Analysis) -> str | None:
-    """Why the report cannot be the story's event (counts or event dates disagree), or None."""
-    facts = analysis.facts
-    if facts.count_low is not None and facts.count_high is not None and story.counts:
-        mine = (facts.count_low, facts.count_high)
-        if not any(counts_agree(mine, c) for c in story.counts):
-            return f"count {facts.count_text} vs {story.counts[0][0]}"
-    if facts.dates and story.dates and not any(dates_agree(a, b) for a in facts.dates for b in story.dates):
-        return f"event date {facts.dates[0]} vs {story.dates[0]}"
-    named, theirs = analysis.entities & LEGISLATURES, story.entities & LEGISLATURES
+def disagreement(
+    counts: Sequence[tuple[int, int]], dates: Sequence[str], names: frozenset[str], story: OpenStory
+) -> str | None:
+    """Why reports with these counts, event dates and names cannot be the story's event, or None: no count
+    agrees with one of the story's, no date with one of its dates, or they name only other parliaments."""
+    if counts and story.counts and not any(counts_agree(a, b) for a in counts for b in story.counts):
+        return f"count {counts[0][0]} vs {story.counts[0][0]}"
+    if dates and story.dates and not any(dates_agree(a, b) for a in dates for b in story.dates):
+        return f"event date {dates[0]} vs {story.dates[0]}"
+    named, theirs = names & LEGISLATURES, story.entities & LEGISLATURES
     if named and theirs and not named & theirs:
         return f"{sorted(named)[0]} vs {sorted(theirs)[0]}"
     # Different towns or crossings are no contradiction: one night's returns went through five crossings,
     # and outlets each name the one they heard of (the seeds: Onsong and Tumen, Dandong and Onsong).
     return None
+
+
+def contradiction(story: OpenStory, analysis: Analysis) -> str | None:
+    """Why the report cannot be the story's event (see `disagreement`), or None."""
+    facts = analysis.facts
+    low, high = facts.count_low, facts.count_high
+    counts = [(low, high)] if low is not None and high is not None else []
+    return disagreement(counts, facts.dates, analysis.entities, story)
 
 
 def anchor(story: OpenStory, analysis: Analysis) -> tuple[str, str] | None:

@@ -11,15 +11,14 @@ from datetime import timedelta
 import numpy as np
 
 from bot.stories.assign import (
-    LEGISLATURES,
     REGROUP_DAYS,
     Decision,
     OpenStory,
     Report,
     Thresholds,
     counts_agree,
-    dates_agree,
     decide,
+    disagreement,
 )
 from bot.stories.index import VectorIndex
 from bot.stories.similarity import Vector
@@ -169,13 +168,8 @@ def _resolve(alias: dict[int, int], story_id: int) -> int:
 
 
 def _stories_contradict(a: OpenStory, b: OpenStory) -> bool:
-    """Whether two stories' counts or event dates clearly disagree (no pair of them agrees)."""
-    if a.counts and b.counts and not any(counts_agree(x, y) for x in a.counts for y in b.counts):
-        return True
-    if a.dates and b.dates and not any(dates_agree(x, y) for x in a.dates for y in b.dates):
-        return True
-    mine, theirs = a.entities & LEGISLATURES, b.entities & LEGISLATURES
-    return bool(mine and theirs and not mine & theirs)
+    """Whether two stories' counts, event dates or parliaments clearly disagree (the rule a report meets)."""
+    return disagreement(a.counts, a.dates, a.entities, b) is not None
 
 
 def _stories_pinned(a: OpenStory, b: OpenStory) -> bool:
