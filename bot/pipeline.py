@@ -250,7 +250,7 @@ class Poller:
         with self.db.unit_of_work() as uow:
             # Feeds falling due within DUE_SLACK are taken now: a scheduler ticking every few seconds would
             # otherwise find a feed due a few milliseconds after its tick and poll it a whole tick late.
-            due = [s for s in uow.feeds.due(self.clock() + DUE_SLACK, claim=claim) if s.name in self._feeds]
+            due = uow.feeds.due(self.clock() + DUE_SLACK, claim=claim, among=self._feeds)
         outcomes: list[FeedOutcome] = []
 
         async def one(state: FeedState) -> None:

@@ -80,7 +80,10 @@ def test_a_second_run_on_one_database_never_doubles_alerts(
     def alerted() -> list[int]:
         return [c.id for c in readers if any(STORY[0][0] in t for t in fake_telegram.messages(c.id).values())]
 
-    fake_telegram.wait_until(lambda: len(alerted()) == len(readers), timeout=60)
+    try:
+        fake_telegram.wait_until(lambda: len(alerted()) == len(readers), timeout=60)
+    except AssertionError as timeout:  # what the workers logged tells why
+        raise AssertionError("\n".join([str(timeout), *(bot.text()[-3000:] for bot in workers)])) from None
     for bot in workers:
         assert bot.stop() == 0, bot.text()
 
@@ -180,6 +183,11 @@ def beat(db: Database, *workers: str, at: datetime = T0) -> None:
 LIVE = timedelta(seconds=30)
 
 
+def some_feeds(count: int) -> list[Feed]:
+    return [Feed(name=f"f{n}", url=f"https://f{n}.example/rss", language="en", interval_seconds=900,
+                 outlet=f"F{n}") for n in range(count)]
+
+
 def claim_rows(db: Database, owner: str, limit: int, at: datetime = T0) -> set[int]:
     with db.unit_of_work() as uow:
         return {e.chat_id for e in uow.outbox.claim(at, limit, owner, at + timedelta(minutes=2), live_since=at - LIVE)}
@@ -220,8 +228,7 @@ def test_two_workers_claiming_at_once_get_different_rows(database: Database) -> 
 
 
 def test_due_feeds_are_claimed_in_batches_and_a_dead_workers_claims_are_void(database: Database) -> None:
-    feeds = [Feed(name=f"f{n}", url=f"https://f{n}.example/rss", language="en", interval_seconds=900,
-                  outlet=f"F{n}") for n in range(5)]
+    feeds = some_feeds(5)
     with database.unit_of_work() as uow:
         uow.feeds.sync(feeds, T0)
     beat(database, "a", "b")
@@ -240,6 +247,44 @@ def test_due_feeds_are_claimed_in_batches_and_a_dead_workers_claims_are_void(dat
     later = T0 + timedelta(seconds=31)
     beat(database, "c", at=later)
     assert due("c", later) == first
+
+
+def test_a_worker_claims_only_the_feeds_of_its_own_config(database: Database) -> None:
+    """A worker that has not yet reloaded a feeds.yaml another has synced leaves the new feed to the others."""
+    feeds = some_feeds(3)
+    with database.unit_of_work() as uow:
+        uow.feeds.sync(feeds, T0)
+    beat(database, "stale", "fresh")
+
+    def due(owner: str, among: set[str]) -> set[str]:
+        claim = Claim(owner, batch=10, hold=timedelta(minutes=10), live_within=LIVE)
+        with database.unit_of_work() as uow:
+            return {s.name for s in uow.feeds.due(T0, claim=claim, among=among)}
+
+    stale = due("stale", {"f0", "f1"})
+    fresh = due("fresh", {"f0", "f1", "f2"})
+    assert (stale, fresh) == ({"f0", "f1"}, {"f2"})
+
+
+def test_two_workers_reloading_one_config_together_both_keep_it(database: Database) -> None:
+    """The second sync waits for the first and finds the new feed stored, instead of inserting it again."""
+    if database.url_for_display.startswith("sqlite"):
+        pytest.skip("SQLite takes one writer at a time: the second sync waits for the first's commit anyway")
+    feeds = some_feeds(2)
+
+    def sync() -> None:
+        with database.unit_of_work() as uow:
+            uow.feeds.sync(feeds, T0)
+
+    with ThreadPoolExecutor(1) as pool:
+        with database.unit_of_work() as uow:
+            uow.feeds.sync(feeds, T0)
+            other = pool.submit(sync)  # starts while the first sync's transaction is still open
+            with pytest.raises(TimeoutError):
+                other.result(timeout=1)  # it waits for the first to commit
+        other.result(timeout=60)  # and then succeeds
+    with database.unit_of_work() as uow:
+        assert sorted(s.name for s in uow.feeds.all()) == ["f0", "f1"]
 
 
 def test_one_worker_holds_the_updates_lease_until_it_stops_or_goes_silent(database: Database) -> None:

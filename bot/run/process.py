@@ -114,9 +114,6 @@ class Runner:
         self._stack = contextlib.AsyncExitStack()
         try:
             with db.unit_of_work() as uow:
-                # Workers starting together would each insert the new feeds; one at a time, the later ones
-                # find them stored.
-                uow.feeds.lock_stories()
                 uow.feeds.sync(config.feeds, clock())
                 if self._instance is not None:
                     # The only process on this SQLite file: rows a killed predecessor had claimed are free

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from bot.domain import Feed, FeedState
@@ -62,6 +62,9 @@ class FeedRepository:
     def sync(self, feeds: Sequence[Feed], now: datetime) -> None:
         """Make the stored feeds match the configured ones, keeping each feed's health and history."""
         names = [feed.name for feed in feeds]
+        # Workers reloading one feeds.yaml together would each insert its new feeds (the second insert
+        # fails on the unique name); one at a time, the later ones find them stored.
+        self.lock_stories()
         if len(set(names)) != len(names):
             raise ValueError(f"feed names repeat: {sorted(n for n in set(names) if names.count(n) > 1)}")
         rows = {row.name: row for row in self._session.scalars(select(FeedRow))}
@@ -110,8 +113,14 @@ class FeedRepository:
                 row.disabled_reason = REMOVED_FROM_CONFIG
                 row.updated_at = now
 
-    def due(self, now: datetime, *, claim: Claim | None = None) -> list[FeedState]:
+    def due(
+        self, now: datetime, *, claim: Claim | None = None, among: Collection[str] | None = None
+    ) -> list[FeedState]:
         """Enabled feeds whose next check is at or before `now`, the longest waiting first.
+
+        `among`: only these feed names. A worker claims only the feeds of its own config: one that has not
+        yet reloaded a feeds.yaml another worker has synced would otherwise claim the new feed, skip it,
+        and hold it from the others until the claim ran out.
 
         With `claim`, at most claim.batch feeds, claimed for claim.owner: their next check moves to the
         claim's end in the same transaction (on PostgreSQL the rows are locked with SKIP LOCKED, so two
@@ -130,7 +139,7 @@ class FeedRepository:
             due = or_(due, abandoned)
         query = (
             select(FeedRow)
-            .where(FeedRow.disabled.is_(False), due)
+            .where(FeedRow.disabled.is_(False), due, true() if among is None else FeedRow.name.in_(among))
             .order_by(FeedRow.next_check_at, FeedRow.name)
             .limit(None if claim is None else claim.batch)
         )
