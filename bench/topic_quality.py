@@ -1,5 +1,5 @@
 """Precision and recall of a topic (default: nk-repatriation) on our labeled items, and its false alarms on
-all public negatives, with the time matching takes.
+all public negatives (and the UCI headlines), with the time matching takes.
 
     .venv/bin/python bench/topic_quality.py [--topic ID] [--config FILE] [--data DIR] [--show] [--grid]
 
@@ -55,6 +55,7 @@ BLIND = REPO / "tests" / "fixtures" / "topics" / "nk_blind.tsv"
 DEFAULT_DATA = REPO.parent / "shared" / "eval-public"
 NEGATIVES = "negative_headlines.tsv"
 KCNA = "kcna_headlines_2024_sample300.json"
+UCI = "uci_news_aggregator_subset.csv"  # 2014 business, science, entertainment and health headlines: none on topic
 NOW = datetime(2024, 5, 1, tzinfo=UTC)
 HALVES = ("tune", "report", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "blind")
 
@@ -103,6 +104,14 @@ def read_public(data: Path) -> list[Item]:
         for n, r in enumerate(kcna)
     ]
     return items
+
+
+def read_uci(data: Path) -> list[Item]:
+    """The UCI News Aggregator headlines (titles only, as a news-search feed gives them), when present."""
+    if not (data / UCI).is_file():
+        return []
+    with (data / UCI).open(encoding="utf-8", newline="") as f:
+        return [make_item(n, row["TITLE"], "", "en", "uci") for n, row in enumerate(csv.DictReader(f))]
 
 
 def decide(topic: CompiledTopic, items: Sequence[Item]) -> list[Decision]:
@@ -214,6 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = time.perf_counter() - start
     fired = [(item, d) for item, d in zip(public, public_decisions, strict=True) if d.matched]
     print(f"public negatives: {len(fired)} of {len(public)} fire")
+    uci = read_uci(data)
+    uci_fired = [(item, d) for item, d in zip(uci, decide(topic, uci), strict=True) if d.matched]
+    print(f"UCI headlines: {len(uci_fired)} of {len(uci)} fire")
+    fired += uci_fired
     reached = sum(1 for d in public_decisions if d.tier == "examples" or "examples:" in d.reason)
     runs = []
     for _ in range(3):
