@@ -113,6 +113,17 @@ def test_a_story_gone_quiet_for_days_needs_a_closer_report() -> None:
     assert _stories([first, _report(2, _at(0.65), hours=48)]) == [{1}, {2}]
 
 
+def test_a_late_report_dated_to_the_storys_day_and_place_is_not_held_back_by_the_quiet_days() -> None:
+    first = _report(1, _axis(0), places=frozenset({"Tumen"}), dates=("2024-04-28",))
+    dated = _report(2, _at(0.45), hours=72, places=frozenset({"Tumen"}), dates=("2024-04-28",))
+    assert _stories([first, dated]) == [{1, 2}]
+    # Without the day, three quiet days take it below what a shared crossing needs; dated to another day, it
+    # is another event.
+    assert _stories([first, _report(2, _at(0.45), hours=72, places=frozenset({"Tumen"}))]) == [{1}, {2}]
+    assert _stories([first, _report(2, _at(0.45), hours=72, places=frozenset({"Tumen"}), dates=("2024-04-25",))]) \
+        == [{1}, {2}]
+
+
 def test_placement_does_not_depend_on_the_order_reports_arrive_in() -> None:
     reports = [
         _report(1, _axis(0), count=60, places=frozenset({"Dandong"})),
