@@ -245,6 +245,15 @@ def test_dates_keep_their_order_and_repeat_once(gazetteer: Gazetteer) -> None:
         # A title's closing attribution does not reach into the teaser's first line.
         ("en", "About 300 North Koreans sent back, sources say\nMonday's transfer crossed at Tumen.", OCT_12,
          ("2023-10-09",)),
+        # A period's bounds date no event; where a period opens, something began.
+        ("en", "The group verified 612 returns between January and September.", OCT_12, ()),
+        ("en", "From January to September, 612 people were returned.", OCT_12, ()),
+        ("ko", "올해 9월까지 탈북민 612명이 강제북송됐다.", OCT_12, ()),
+        ("ko", "올해 1~9월 612명이 북송됐다.", OCT_12, ()),
+        ("zh", "截至9月已有612人被遣返。", OCT_12, ()),
+        ("en", "China returned about 40 people in mid-September.", OCT_12, ("2023-09",)),
+        ("en", "China returned 40 in September and 20 in October.", OCT_12, ("2023-09", "2023-10")),
+        ("zh", "中老铁路自2022年4月开通以来客流持续增长。", OCT_12, ("2022-04",)),
     ],
 )  # fmt: skip
 def test_the_event_date_is_not_the_day_of_a_statement_or_report(

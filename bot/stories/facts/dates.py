@@ -328,6 +328,17 @@ _ZH_STATEMENT_AFTER = re.compile(
     r"(?:记者会|記者會|发布会|發布會|记者招待会|記者招待會))"
 )
 _CONTEXT = 80  # characters of text before a date read for its context
+# A month that bounds a period on both sides or closes one ("612 cases between January and September", "올해
+# 9월까지", "1~9월", "截至9月") dates no event: two outlets' reports of one tally then agree. A period's opening
+# ("since April 2023", "自2023年4月开通以来") stays a date: it is often the day something began.
+_PERIOD_BEFORE = re.compile(
+    r"(?:\b(?i:between|through|until|till|to|and|by(?: the end of)?)\s+(?:(?i:early|late|mid)-?\s*)?"
+    r"|(?<![A-Za-z])[~∼～\-–—]\s*|(?:截至|截止|至|到)\s*)$"
+)
+_PERIOD_AFTER = re.compile(
+    r"\s*(?:[~∼～\-–—]|까지|말까지|至|到|底前)"
+    r"|\s+(?i:to|through|until|and)\s+(?:(?i:early|late|mid)-?\s*)?" + _MON.replace("?P<mon>", "?:")
+)
 
 
 def _not_the_event(text: str, start: int, end: int, datelines: Sequence[tuple[int, int]]) -> bool:
@@ -345,6 +356,11 @@ def _not_the_event(text: str, start: int, end: int, datelines: Sequence[tuple[in
     if _EN_FUTURE_BEFORE.search(sentence):
         return True
     return bool(_KO_STATEMENT_AFTER.match(text, end, end + 24) or _ZH_STATEMENT_AFTER.match(text, end, end + 24))
+
+
+def _bounds_a_period(text: str, start: int, end: int) -> bool:
+    """Whether the month at text[start:end] opens or closes a period rather than dating an event."""
+    return bool(_PERIOD_BEFORE.search(text[max(0, start - 20) : start]) or _PERIOD_AFTER.match(text, end, end + 24))
 
 
 def _datelines(text: str) -> list[tuple[int, int]]:
@@ -376,6 +392,8 @@ def _dates(text: str, ref: date) -> tuple[str, ...]:
             taken.append((start, end))
             if datelines is None:
                 datelines = _datelines(text)
+            if len(value) == 7 and _bounds_a_period(text, start, end):
+                continue
             if not _not_the_event(text, start, end, datelines):
                 found.append((start, value))
     found.sort()
