@@ -312,6 +312,8 @@ def test_one_event_in_three_languages_gives_the_same_facts(gazetteer: Gazetteer)
         ("China's Foreign Ministry denied it.", {"China's Foreign Ministry"}),
         ("중국 외교부가 부인했다.", {"China's Foreign Ministry"}),
         ("外交部发言人否认。", {"China's Foreign Ministry"}),
+        ("首爾外交部稱已向中方轉達關切。", {"South Korea's Foreign Ministry"}),
+        ("South Korean lawmakers passed the motion.", {"South Korea's National Assembly"}),
         # A ministry right after another country's name is that country's.
         ("老挝外交部表示已将九人遣返。", {"Laos"}),
         ("러시아 외교부는 논평하지 않았다.", {"Russia"}),
