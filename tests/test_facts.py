@@ -320,6 +320,7 @@ def test_one_event_in_three_languages_gives_the_same_facts(gazetteer: Gazetteer)
         # Venues tell one rally from another in the same city.
         ("About 300 rallied outside the Chinese embassy in Seoul.", {"Chinese Embassy in Seoul"}),
         ("탈북민들이 주한 중국대사관 앞에서 촛불을 들었다.", {"Chinese Embassy in Seoul"}),
+        ("About 80 people held candles in Tokyo.", {"Tokyo"}),
         ("수백 명이 중국대사관 앞에 모였다.", {"Chinese Embassy in Seoul"}),  # Seoul's, to a Korean outlet
         ("한인 60여명이 주미 중국대사관 앞에 모였다.", set()),  # but not Washington's
         ("数百人在中国驻韩大使馆前集会。", {"Chinese Embassy in Seoul"}),
