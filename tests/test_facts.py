@@ -135,6 +135,19 @@ def test_years_ages_percentages_money_and_durations_are_not_counts(
 
 
 @pytest.mark.parametrize(
+    ("text", "part"),
+    [
+        ("She was stopped with her little girl and two others.", 2),
+        ("At least 20 of the detainees are now in a prison camp.", 20),
+    ],
+)
+def test_a_part_alone_is_no_count_of_the_event(text: str, part: int, gazetteer: Gazetteer) -> None:
+    """The whole is not given: no part stands in for it (a story of 4 is not contradicted by "two others")."""
+    assert count_of(text, "en", gazetteer) == ""
+    assert extract_numbers(text, "en") == {part}
+
+
+@pytest.mark.parametrize(
     ("language", "text", "expected"),
     [
         ("en", "Some 600 North Koreans, including 200 women, were sent back.", {200, 600}),

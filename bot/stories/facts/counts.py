@@ -58,6 +58,7 @@ _EN_COUNT_FIGURES = re.compile(
 _EN_BEFORE_DAY = re.compile(
     r"(?:\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?|\b(?i:aged?|age\s+of))\s*$"
 )
+_EN_OTHERS_AFTER = re.compile(r"\b(?:and|with|plus)\s+$")
 _EN_PART = re.compile(r"\b(?:including|among\s+(?:them|whom)|of\s+whom|of\s+them|plus)\b", re.IGNORECASE)
 
 # Numbers start with a digit not preceded by a digit, point or comma (the look-behind comes after the
@@ -201,6 +202,9 @@ def _counts(text: str, lowered: str | None = None) -> list[_Count]:
             continue
         gap = match.group("gap") or ""
         part = bool(re.search(r"\bof\b", gap))  # "200 of the detainees"
+        # "her daughter and two others": the others are a part of the group, not all of it.
+        others = match.group("noun") == "others" and _EN_OTHERS_AFTER.search(lowered, max(0, start - 8), start)
+        part = part or bool(others)
         found.append(_Count(start, end, *pair, part=part))
     if "명" in text:
         for match in _KO_COUNT.finditer(text):
@@ -259,5 +263,6 @@ def _main_count(text: str, lowered: str) -> tuple[int, int] | None:
     counts = _counts(text, lowered)
     if not counts:
         return None
-    chosen = next((c for c in counts if not c.part), counts[0])
-    return chosen.low, chosen.high
+    # Only parts ("her daughter and two others", "at least 20 of those sent back"): the whole is not given.
+    chosen = next((c for c in counts if not c.part), None)
+    return None if chosen is None else (chosen.low, chosen.high)
