@@ -316,7 +316,8 @@ def anchor(story: OpenStory, analysis: Analysis) -> tuple[str, str] | None:
 def _dated_pin(story: OpenStory, analysis: Analysis) -> bool:
     """Whether the report dates its event to a day the story's reports give too, and shares its town, crossing,
     count or a specific name: a late report that says when and where is no less the event for being late."""
-    days = {d for d in analysis.facts.dates if _day(d) is not None} & set(story.dates)
+    # A day is "YYYY-MM-DD"; a month alone ("YYYY-MM") pins nothing.
+    days = [d for d in analysis.facts.dates if len(d) == 10 and d in story.dates]
     return bool(days) and anchor(story, analysis) is not None
 
 
