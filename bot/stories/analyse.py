@@ -36,8 +36,8 @@ _OUTLET_SUFFIX_WORDS = 6
 # The rules of bot.stories.facts (counts, dates, entities): raise it when a change there would give stored
 # analyses other facts. 2: Korean native numerals; a title's attribution does not reach the teaser's day.
 # 3: an earlier event's place named in passing is no place of the report's event. 4: a month that bounds a
-# period ("between January and September") is no event date. 5: a part alone ("and two others", "20 of those
-# sent back") is no count of the event.
+# period ("between January and September") is no event date. 5: a part alone ("and two others", "20 of the
+# detainees") is no count of the event.
 FACTS_RULES = 5
 
 

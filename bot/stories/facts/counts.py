@@ -263,6 +263,6 @@ def _main_count(text: str, lowered: str) -> tuple[int, int] | None:
     counts = _counts(text, lowered)
     if not counts:
         return None
-    # Only parts ("her daughter and two others", "at least 20 of those sent back"): the whole is not given.
+    # Only parts ("her daughter and two others", "at least 20 of the detainees"): the whole is not given.
     chosen = next((c for c in counts if not c.part), None)
     return None if chosen is None else (chosen.low, chosen.high)

@@ -359,7 +359,8 @@ def _not_the_event(text: str, start: int, end: int, datelines: Sequence[tuple[in
 
 
 def _bounds_a_period(text: str, start: int, end: int) -> bool:
-    """Whether the month at text[start:end] opens or closes a period rather than dating an event."""
+    """Whether the month at text[start:end] bounds a period on both sides or closes one, rather than dating an
+    event (see _PERIOD_BEFORE)."""
     return bool(_PERIOD_BEFORE.search(text[max(0, start - 20) : start]) or _PERIOD_AFTER.match(text, end, end + 24))
 
 
