@@ -324,6 +324,7 @@ def test_one_event_in_three_languages_gives_the_same_facts(gazetteer: Gazetteer)
         ("Crowds gathered at Mount Paektu, which Chinese maps call Changbai Mountain.", {"Mount Paektu", "China"}),
         ("China's Foreign Ministry denied it.", {"China's Foreign Ministry"}),
         ("중국 외교부가 부인했다.", {"China's Foreign Ministry"}),
+        ("中 외교부 \"탈북자는 불법 월경자\"", {"China's Foreign Ministry"}),
         ("外交部发言人否认。", {"China's Foreign Ministry"}),
         ("首爾外交部稱已向中方轉達關切。", {"South Korea's Foreign Ministry"}),
         ("South Korean lawmakers passed the motion.", {"South Korea's National Assembly"}),
