@@ -334,6 +334,9 @@ def test_one_event_in_three_languages_gives_the_same_facts(gazetteer: Gazetteer)
         # Venues tell one rally from another in the same city.
         ("About 300 rallied outside the Chinese embassy in Seoul.", {"Chinese Embassy in Seoul"}),
         ("탈북민들이 주한 중국대사관 앞에서 촛불을 들었다.", {"Chinese Embassy in Seoul"}),
+        ("워싱턴 중국대사관 앞에서도 시위가 열렸다.", set()),
+        ("A House panel heard two women who were sent back.", {"US Congress"}),
+        ("美众议院小组委员会举行听证会", {"US Congress"}),
         ("About 80 people held candles in Tokyo.", {"Tokyo"}),
         ("수백 명이 중국대사관 앞에 모였다.", {"Chinese Embassy in Seoul"}),  # Seoul's, to a Korean outlet
         ("한인 60여명이 주미 중국대사관 앞에 모였다.", set()),  # but not Washington's
