@@ -335,6 +335,8 @@ def test_one_event_in_three_languages_gives_the_same_facts(gazetteer: Gazetteer)
         ("About 300 rallied outside the Chinese embassy in Seoul.", {"Chinese Embassy in Seoul"}),
         ("탈북민들이 주한 중국대사관 앞에서 촛불을 들었다.", {"Chinese Embassy in Seoul"}),
         ("워싱턴 중국대사관 앞에서도 시위가 열렸다.", set()),
+        ("광화문에서 촛불집회가 열렸다.", {"Gwanghwamun"}),
+        ("Prayer letter: standing with the families in Myeong-dong", {"Chinese Embassy in Seoul"}),
         ("A House panel heard two women who were sent back.", {"US Congress"}),
         ("美众议院小组委员会举行听证会", {"US Congress"}),
         ("About 80 people held candles in Tokyo.", {"Tokyo"}),
