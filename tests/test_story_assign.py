@@ -182,6 +182,17 @@ def test_a_similar_report_after_the_window_is_a_follow_up_of_the_old_story() -> 
     assert placement.story_id < 0 and batch.stories[placement.story_id].follow_up_of == 4
 
 
+def test_a_similar_report_about_another_crossing_is_no_follow_up() -> None:
+    old = stored(4, report(1, 0, vector(1, 0), places=frozenset({"Dandong"})))
+    later = report(2, 24 * 10, vector(1, 0.1), places=frozenset({"Hunchun"}))
+    batch = place([later], [old], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE)
+    (placement,) = batch.placements
+    assert placement.story_id < 0 and batch.stories[placement.story_id].follow_up_of is None
+    same = report(2, 24 * 10, vector(1, 0.1), places=frozenset({"Dandong", "Sinuiju"}))
+    batch = place([same], [old], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE)
+    assert batch.stories[batch.placements[0].story_id].follow_up_of == 4
+
+
 def test_the_vector_index_finds_exactly_the_stories_a_brute_force_scan_finds() -> None:
     rng = np.random.default_rng(3)
     stories = []

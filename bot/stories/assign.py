@@ -321,6 +321,13 @@ def _dated_pin(story: OpenStory, analysis: Analysis) -> bool:
     return bool(days) and anchor(story, analysis) is not None
 
 
+def _elsewhere(story: OpenStory, analysis: Analysis) -> bool:
+    """Whether the report and the story each name towns or crossings, and none in common. Reports of one night
+    name different crossings, so this is no contradiction for a join; but a report days later about another
+    crossing is no follow-up of the story (official notes of two handovers read alike: "依法遣返一批非法越境人员")."""
+    return bool(analysis.places) and bool(story.places) and not analysis.places & story.places
+
+
 def _reason(similarity: float, story: OpenStory, analysis: Analysis, thresholds: Thresholds) -> str | None:
     """Why the report joins a story near it in time at this similarity, or None when it does not.
 
@@ -372,6 +379,7 @@ def decide(
             similarity >= thresholds.join
             and report.published - story.last_published <= followup_window
             and (follow is None or similarity > follow[0])
+            and not _elsewhere(story, report.analysis)
         ):
             follow = (similarity, story.story_id)
     if joinable:
