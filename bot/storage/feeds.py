@@ -159,8 +159,9 @@ class FeedRepository:
         """Hold the story step's lock until this transaction ends: one worker at a time stores items.
 
         Clustering reads the stories others write; two workers storing at once would each open a story for
-        the same event, and each story is alerted. A no-op on SQLite, where the transaction holds the
-        database's write lock anyway.
+        the same event, and each story is alerted. `sync` takes it too, so workers syncing one feeds.yaml do
+        not both insert a new feed. A no-op on SQLite, where the transaction holds the database's write lock
+        anyway.
         """
         if self._session.get_bind().dialect.name == "postgresql":
             self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK_KEY})
