@@ -5,7 +5,7 @@
     python bench/story_public.py --tune --only realistic --join 0.6 --clear 0.55,0.57 --margin 0.06 --show
 
 --only picks one data set (uci, semeval, realistic, dev to dev5, blind to blind5); --join, --anchored, --pinned,
---placed, --clear, --margin, --cross and --quiet take comma-separated values to try (default: production's,
+--placed, --clear, --margin, --cross, --quiet and --late take comma-separated values to try (default: production's,
 bot.stories.assign);
 --show lists each realistic event's reports with the decision that placed them. STORY_BENCH_CACHE=1 keeps
 the vectors in /tmp between runs (a grid over UCI then costs the placement alone).
@@ -293,6 +293,7 @@ def main() -> None:
     parser.add_argument("--regroup", help="comma-separated thresholds for two stories of a batch to be one")
     parser.add_argument("--regroup-pinned",
                         help="comma-separated thresholds for two stories sharing a place or count")
+    parser.add_argument("--late", help="comma-separated thresholds for a dated, pinned report beyond the window")
     parser.add_argument("--show", action="store_true", help="realistic: each event's reports and decisions")
     args = parser.parse_args()
     which = "tune" if args.tune else "report"
@@ -307,10 +308,12 @@ def main() -> None:
     margins = _floats(args.margin) or [default.margin]
     regroups = _floats(args.regroup) or [default.regroup]
     regroup_pins = _floats(args.regroup_pinned) or [default.regroup_pinned]
+    lates = _floats(args.late) or [default.late]
     grid = [Thresholds(join=j, anchored=a, pinned=p, placed=pl, cross=c, quiet=q, clear=min(cl, j), margin=m,
-                       regroup=r, regroup_pinned=rp)
+                       regroup=r, regroup_pinned=rp, late=lt)
             for j in joins for a in anchors for p in pins for c in lifts for q in quiets if p <= a <= j
-            for pl in places for cl in clears for m in margins for r in regroups for rp in regroup_pins]
+            for pl in places for cl in clears for m in margins for r in regroups for rp in regroup_pins
+            for lt in lates]
     if args.only in (None, "uci"):
         uci(which, grid)
     if args.only in (None, "semeval"):

@@ -193,6 +193,25 @@ def test_a_similar_report_about_another_crossing_is_no_follow_up() -> None:
     assert batch.stories[batch.placements[0].story_id].follow_up_of == 4
 
 
+def test_a_late_report_giving_the_storys_day_and_town_joins_it_and_one_without_the_day_does_not() -> None:
+    tumen = frozenset({"Tumen"})
+    def old() -> OpenStory:  # placing changes the stories it is given
+        return stored(4, report(1, 0, vector(1, 0), count=12, dates=("2023-10-09",), places=tumen))
+
+    moderate = vector(1, 1.6)  # cosine 0.53: no join, no follow-up, on similarity alone
+    digest = report(2, 24 * 9, moderate, dates=("2023-10-09",), places=tumen)  # nine days on: a weekly digest
+    (placement,) = place([digest], [old()], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE).placements
+    assert placement.story_id == 4 and placement.decision.reason.startswith("late, 2023-10-09, place Tumen")
+    for later in (
+        report(2, 24 * 9, moderate, places=tumen),  # no day
+        report(2, 24 * 9, moderate, dates=("2023-10-09",), entities=frozenset({"UN Special Rapporteur"})),
+        report(2, 24 * 9, moderate, dates=("2023-10-09",), count=50, places=tumen),  # another count
+        report(2, 24 * 20, moderate, dates=("2023-10-09",), places=tumen),  # beyond two weeks
+    ):
+        (placement,) = place([later], [old()], window=WINDOW, followup_window=FOLLOWUP, thresholds=RULE).placements
+        assert placement.story_id < 0, placement.decision.reason
+
+
 def test_the_vector_index_finds_exactly_the_stories_a_brute_force_scan_finds() -> None:
     rng = np.random.default_rng(3)
     stories = []
