@@ -212,6 +212,15 @@ def test_a_late_report_giving_the_storys_day_and_town_joins_it_and_one_without_t
         assert placement.story_id < 0, placement.decision.reason
 
 
+def test_a_town_on_the_events_own_day_pins_a_weak_report_as_a_count_does() -> None:
+    dandong = frozenset({"Dandong"})
+    first, weak = vector(1, 0), vector(1, 2.6)  # cosine 0.36: above the pinned tier, below the placed one
+    assert RULE.pinned <= 0.36 < RULE.placed
+    story = [report(1, 0, first, dates=("2023-10-09",), places=dandong)]
+    assert groups([*story, report(2, 1, weak, places=dandong)]) == {frozenset({1}), frozenset({2})}
+    assert groups([*story, report(2, 1, weak, dates=("2023-10-09",), places=dandong)]) == {frozenset({1, 2})}
+
+
 def test_the_vector_index_finds_exactly_the_stories_a_brute_force_scan_finds() -> None:
     rng = np.random.default_rng(3)
     stories = []
