@@ -217,8 +217,29 @@ def test_a_town_on_the_events_own_day_pins_a_weak_report_as_a_count_does() -> No
     first, weak = vector(1, 0), vector(1, 2.6)  # cosine 0.36: above the pinned tier, below the placed one
     assert RULE.pinned <= 0.36 < RULE.placed
     story = [report(1, 0, first, dates=("2023-10-09",), places=dandong)]
-    assert groups([*story, report(2, 1, weak, places=dandong)]) == {frozenset({1}), frozenset({2})}
-    assert groups([*story, report(2, 1, weak, dates=("2023-10-09",), places=dandong)]) == {frozenset({1, 2})}
+    # Each also names someone the story does not, so the town alone would not do (see the next test).
+    rapporteur = dandong | {"UN Special Rapporteur"}
+    assert groups([*story, report(2, 1, weak, entities=rapporteur, places=dandong)]) == {
+        frozenset({1}), frozenset({2})
+    }
+    assert groups([*story, report(2, 1, weak, dates=("2023-10-09",), entities=rapporteur, places=dandong)]) == {
+        frozenset({1, 2})
+    }
+
+
+def test_a_report_naming_only_a_town_joins_the_one_story_near_it_that_names_that_town() -> None:
+    hunchun, dandong = frozenset({"Hunchun"}), frozenset({"Dandong"})
+    first, weak = vector(1, 0), vector(1, 2.6)  # cosine 0.36: above the pinned tier, below the placed one
+    note = report(3, 2, weak, entities=hunchun, places=hunchun)  # "珲春口岸依法遣返一批非法越境人员"
+    returns = report(1, 0, first, entities=hunchun, places=hunchun)
+    assert groups([returns, note]) == {frozenset({1, 3})}
+    # Two stories near in time name Hunchun: the note waits for a clearer report.
+    other = report(2, 1, vector(0, 1, 3), entities=hunchun, places=hunchun)  # cosine 0.30 to the note
+    assert frozenset({3}) in groups([returns, other, note])
+    # A report that also names an actor the story does not is a reaction to it, not the event.
+    envoy = report(3, 2, weak, entities=hunchun | {"South Korea's Foreign Ministry"}, places=hunchun)
+    assert groups([returns, envoy]) == {frozenset({1}), frozenset({3})}
+    assert groups([report(1, 0, first, entities=dandong, places=dandong), note]) == {frozenset({1}), frozenset({3})}
 
 
 def test_the_vector_index_finds_exactly_the_stories_a_brute_force_scan_finds() -> None:

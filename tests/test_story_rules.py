@@ -49,10 +49,11 @@ def _report(
     count: int | None = None,
     places: frozenset[str] = frozenset(),
     dates: tuple[str, ...] = (),
+    names: frozenset[str] = frozenset(),
 ) -> Report:
     facts = Facts(count_low=count, count_high=count, places=tuple(sorted(places)), dates=dates)
     analysis = Analysis(
-        language=language, text=f"report {item_id}", facts=facts, entities=places, numbers=frozenset(),
+        language=language, text=f"report {item_id}", facts=facts, entities=places | names, numbers=frozenset(),
         places=places, vector=to_bytes(vector), version="test",
     )
     return Report(item_id, T0 + timedelta(hours=hours), analysis)
@@ -90,7 +91,8 @@ def test_a_crossing_alone_pins_less_than_a_count() -> None:
     # A reaction names the place of the event it reacts to ("Seoul summons envoy over Dandong returns"): a
     # shared crossing needs a closer report than a shared count does.
     first = _report(1, _axis(0), count=60, places=frozenset({"Dandong"}))
-    reaction = _report(2, _at(0.35), hours=3, places=frozenset({"Dandong"}))
+    ministry = frozenset({"South Korea's Foreign Ministry"})
+    reaction = _report(2, _at(0.35), hours=3, places=frozenset({"Dandong"}), names=ministry)
     assert _stories([first, reaction]) == [{1}, {2}]
     assert _stories([first, _report(2, _at(0.35), hours=3, count=60)]) == [{1, 2}]
 
