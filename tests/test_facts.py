@@ -123,6 +123,10 @@ def test_count_is_read_from_a_number_tied_to_people(
         ("zh", "其中70%是女性。"),
         ("zh", "边境关闭了三年。"),
         ("zh", "她在1998年大饥荒时逃离。"),
+        # "Some tens", "several tens": no number is given.
+        ("zh", "11日，数十人在总领事馆附近举牌抗议。"),
+        ("zh", "幾十名家屬聚集在使館外。"),
+        ("zh", "她是第十名被遣返的人。"),
         ("zh", "中介收取600人民币。"),
         ("zh", "他入选了千人计划。"),
     ],

@@ -37,8 +37,8 @@ _OUTLET_SUFFIX_WORDS = 6
 # analyses other facts. 2: Korean native numerals; a title's attribution does not reach the teaser's day.
 # 3: an earlier event's place named in passing is no place of the report's event. 4: a month that bounds a
 # period ("between January and September") is no event date. 5: a part alone ("and two others", "20 of the
-# detainees") is no count of the event.
-FACTS_RULES = 5
+# detainees") is no count of the event. 6: "数十人" (some tens) is no count of ten.
+FACTS_RULES = 6
 
 
 def analysis_version(gazetteer: Gazetteer) -> str:

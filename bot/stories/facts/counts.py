@@ -85,7 +85,7 @@ _ZH_UNITS = "十百千万萬"
 # A Chinese number starts with a digit or 十: 百人, 千人, 万人 alone are idioms ("千人计划"), not counts.
 _ZH_NUM_REST = rf"[0-9.,{_ZH_DIGITS}{_ZH_UNITS}]*"
 _ZH_COUNT = re.compile(
-    rf"(?P<a>[0-9{_ZH_DIGITS}十](?<![第数數几幾上成下[0-9].,{_ZH_DIGITS}{_ZH_UNITS}].){_ZH_NUM_REST})"
+    rf"(?P<a>[0-9{_ZH_DIGITS}十](?<![第数數几幾上成下0-9.,{_ZH_DIGITS}{_ZH_UNITS}].){_ZH_NUM_REST})"
     rf"(?:\s*(?:至|到|~|～|-|–|—)\s*(?P<b>[0-9{_ZH_DIGITS}十]{_ZH_NUM_REST}))?"
     r"\s*(?:余|餘|多)?\s*(?:名|人(?![民口])|位(?![数數置於于])|[个個](?=人))"
 )
