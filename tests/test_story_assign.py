@@ -227,7 +227,7 @@ def test_a_town_on_the_events_own_day_pins_a_weak_report_as_a_count_does() -> No
     }
 
 
-def test_a_report_naming_only_a_town_joins_the_one_story_near_it_that_names_that_town() -> None:
+def test_a_report_naming_only_a_town_or_body_joins_the_one_story_near_it_that_names_it() -> None:
     hunchun, dandong = frozenset({"Hunchun"}), frozenset({"Dandong"})
     first, weak = vector(1, 0), vector(1, 2.6)  # cosine 0.36: above the pinned tier, below the placed one
     note = report(3, 2, weak, entities=hunchun, places=hunchun)  # "珲春口岸依法遣返一批非法越境人员"
@@ -240,6 +240,11 @@ def test_a_report_naming_only_a_town_joins_the_one_story_near_it_that_names_that
     envoy = report(3, 2, weak, entities=hunchun | {"South Korea's Foreign Ministry"}, places=hunchun)
     assert groups([returns, envoy]) == {frozenset({1}), frozenset({3})}
     assert groups([report(1, 0, first, entities=dandong, places=dandong), note]) == {frozenset({1}), frozenset({3})}
+    # "국회, 강제북송 규탄 결의안 채택": a one-line title that only says which parliament.
+    assembly = frozenset({"South Korea's National Assembly"})
+    vote = report(1, 0, first, entities=assembly | {"China"})
+    assert groups([vote, report(3, 2, weak, entities=assembly)]) == {frozenset({1, 3})}
+    assert groups([vote, report(3, 2, weak)]) == {frozenset({1}), frozenset({3})}
 
 
 def test_the_vector_index_finds_exactly_the_stories_a_brute_force_scan_finds() -> None:
