@@ -127,6 +127,7 @@ class Analysis:
     places: frozenset[str]
     vector: bytes
     version: str
+    organisations: frozenset[str] = frozenset()  # the entities that are bodies, not places (gazetteer kinds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,7 @@ def alembic_config(url: str) -> Config:
 
 def test_upgraded_database_passes_the_schema_check(database: Database) -> None:
     database.check_schema()
-    assert database.current_revision() == database.head_revision() == SCHEMA_REVISION == "0008"
+    assert database.current_revision() == database.head_revision() == SCHEMA_REVISION == "0009"
 
 
 def test_the_schema_check_of_a_current_database_needs_neither_alembic_nor_trafilatura(
@@ -113,7 +113,7 @@ def test_empty_database_fails_the_schema_check_with_the_fix(database_url: str) -
         with pytest.raises(SchemaError) as raised:
             db.check_schema()
         message = str(raised.value)
-        assert "is at revision none, code needs 0008" in message
+        assert "is at revision none, code needs 0009" in message
         assert "run `advocacy-bot db upgrade`" in message
         db.upgrade()
         db.check_schema()

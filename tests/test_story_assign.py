@@ -32,10 +32,11 @@ def vector(*weights: float) -> bytes:
 
 
 def report(item_id: int, hours: float, vec: bytes, *, count: int | None = None, dates: tuple[str, ...] = (),
-           entities: frozenset[str] = frozenset(), places: frozenset[str] = frozenset()) -> Report:
+           entities: frozenset[str] = frozenset(), places: frozenset[str] = frozenset(),
+           organisations: frozenset[str] = frozenset()) -> Report:
     facts = Facts(count_low=count, count_high=count, dates=dates)
-    analysis = Analysis(language="en", text="", facts=facts, entities=entities, numbers=frozenset(),
-                        places=places, vector=vec, version="test")
+    analysis = Analysis(language="en", text="", facts=facts, entities=entities | organisations, numbers=frozenset(),
+                        places=places, vector=vec, version="test", organisations=organisations)
     return Report(item_id, T0 + timedelta(hours=hours), analysis)
 
 
@@ -245,6 +246,21 @@ def test_a_report_naming_only_a_town_or_body_joins_the_one_story_near_it_that_na
     vote = report(1, 0, first, entities=assembly | {"China"})
     assert groups([vote, report(3, 2, weak, entities=assembly)]) == {frozenset({1, 3})}
     assert groups([vote, report(3, 2, weak)]) == {frozenset({1}), frozenset({3})}
+
+
+def test_a_shared_town_does_not_pin_a_report_naming_a_body_the_story_does_not() -> None:
+    towns = frozenset({"Dandong", "Tumen"})
+    # Cosine 0.42: above the placed tier, below the one at which two stories sharing a town are regrouped.
+    first, moderate = vector(1, 0), vector(1, 2.15)
+    assert RULE.placed <= 0.42 < RULE.regroup_pinned
+    returns = report(1, 0, first, entities=towns, places=towns)
+    ministry = frozenset({"South Korea's Ministry of Unification"})
+    regret = report(2, 1, moderate, entities=towns, places=towns, organisations=ministry)  # "deeply regrets"
+    assert groups([returns, regret]) == {frozenset({1}), frozenset({2})}
+    assert groups([returns, report(2, 1, moderate, entities=towns, places=towns)]) == {frozenset({1, 2})}
+    # The ministry's second statement joins its first: the story names the ministry.
+    statement = report(1, 0, first, entities=towns, places=towns, organisations=ministry)
+    assert groups([statement, regret]) == {frozenset({1, 2})}
 
 
 def test_the_vector_index_finds_exactly_the_stories_a_brute_force_scan_finds() -> None:

@@ -20,6 +20,7 @@ def _row(item_id: int, title: str, analysis: Analysis) -> ItemAnalysisRow:
         facts=facts_json(analysis.facts), entities=json.dumps(sorted(analysis.entities), ensure_ascii=False),
         numbers=json.dumps(sorted(analysis.numbers)), places=json.dumps(sorted(analysis.places), ensure_ascii=False),
         vector=analysis.vector, search_title=search_text([title]), waiting=True,
+        organisations=json.dumps(sorted(analysis.organisations), ensure_ascii=False),
     )
 
 
@@ -28,6 +29,7 @@ def _analysis(row: ItemAnalysisRow) -> Analysis:
         language=row.language, text=row.text, facts=facts_from_json(row.facts),
         entities=frozenset(json.loads(row.entities)), numbers=frozenset(json.loads(row.numbers)),
         places=frozenset(json.loads(row.places)), vector=row.vector, version=row.version,
+        organisations=frozenset(json.loads(row.organisations)),
     )
 
 
@@ -49,7 +51,7 @@ class AnalysisRepository:
             return
         fresh = _row(item_id, title, analysis)
         for column in ("version", "language", "text", "facts", "entities", "numbers", "places", "vector",
-                       "search_title"):
+                       "search_title", "organisations"):
             setattr(row, column, getattr(fresh, column))
 
     def placed(self, item_ids: Sequence[int]) -> None:

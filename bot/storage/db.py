@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # The newest revision in bot/migrations (tests/test_storage.py checks it is alembic's head). `run` checks the
 # database against it without importing alembic, which holds 11 MB in the process (bench/poll_scale.py);
 # alembic is imported to migrate, and to explain a database at another revision.
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 
 # How long a SQLite writer waits for another one to finish before failing with "database is locked".
 # Units of work are short (one feed's items), so this only matters when the disk stalls.

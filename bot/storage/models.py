@@ -140,8 +140,8 @@ class ItemAnalysisRow(Base):
     """What the story step read in one matched item, made once at ingest (bot.stories.analyse).
 
     `version` names the model and gazetteer it was made with: a stale one is made again when it is next
-    needed. Facts, entities, numbers and places are JSON text read and written whole; `vector` is the
-    sentence vector as float16 bytes; `search_title` is the title as /search compares it. `waiting` marks
+    needed. Facts, entities, numbers, places and organisations are JSON text read and written whole; `vector`
+    is the sentence vector as float16 bytes; `search_title` is the title as /search compares it. `waiting` marks
     the items the story step has not placed yet: it finds them by this index, not by scanning items.
     """
 
@@ -158,6 +158,7 @@ class ItemAnalysisRow(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     search_title: Mapped[str] = mapped_column(Text)
     waiting: Mapped[bool] = mapped_column(Boolean, index=True)
+    organisations: Mapped[str] = mapped_column(Text, server_default="[]")
 
 
 class StoryRow(Base):

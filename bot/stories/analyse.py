@@ -37,8 +37,9 @@ _OUTLET_SUFFIX_WORDS = 6
 # analyses other facts. 2: Korean native numerals; a title's attribution does not reach the teaser's day.
 # 3: an earlier event's place named in passing is no place of the report's event. 4: a month that bounds a
 # period ("between January and September") is no event date. 5: a part alone ("and two others", "20 of the
-# detainees") is no count of the event. 6: "数十人" (some tens) is no count of ten.
-FACTS_RULES = 6
+# detainees") is no count of the event. 6: "数十人" (some tens) is no count of ten. 7: an analysis names which
+# of its entities are organisations.
+FACTS_RULES = 7
 
 
 def analysis_version(gazetteer: Gazetteer) -> str:
@@ -109,7 +110,7 @@ def analyse(items: Sequence[Item], gazetteer: Gazetteer, embedder: Embedder) -> 
     version = analysis_version(gazetteer)
     out: list[Analysis] = []
     for item, text, language, vector in zip(items, texts, languages, vectors, strict=True):
-        entities, places = find_entities_and_pinpoints(text, gazetteer)
+        entities, places, organisations = find_entities_and_pinpoints(text, gazetteer)
         out.append(
             Analysis(
                 language=language,
@@ -120,6 +121,7 @@ def analyse(items: Sequence[Item], gazetteer: Gazetteer, embedder: Embedder) -> 
                 places=places,
                 vector=to_bytes(vector),
                 version=version,
+                organisations=organisations,
             )
         )
     return out

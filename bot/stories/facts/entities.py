@@ -19,14 +19,16 @@ def find_entities(text: str, gazetteer: Gazetteer) -> frozenset[str]:
 PINPOINT_PLACE_KINDS = frozenset({"cn-city", "cn-county", "cn-town", "crossing", "kp-city", "kp-town"})
 
 
-def find_entities_and_pinpoints(text: str, gazetteer: Gazetteer) -> tuple[frozenset[str], frozenset[str]]:
-    """(find_entities(text), those of them that are event places of a PINPOINT_PLACE_KINDS kind), in one
-    reading. A place named only as where people were heading is an entity but no pinpoint."""
+def find_entities_and_pinpoints(
+    text: str, gazetteer: Gazetteer
+) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(find_entities(text), those of them that are event places of a PINPOINT_PLACE_KINDS kind, those of them
+    that are organisations), in one reading. A place named only as where people were heading is an entity but
+    no pinpoint."""
     mentions = _mentions(text, gazetteer)
     names = frozenset(m.entry.name for m in mentions)
-    return names, frozenset(
-        e.name for e in _event_places(text, mentions) if e.kind in PINPOINT_PLACE_KINDS
-    )
+    pinpoints = frozenset(e.name for e in _event_places(text, mentions) if e.kind in PINPOINT_PLACE_KINDS)
+    return names, pinpoints, frozenset(m.entry.name for m in mentions if not m.entry.place)
 
 
 # Where people were heading, in English: the place names after one of these, up to the end of the clause.
