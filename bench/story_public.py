@@ -4,7 +4,7 @@
     python bench/story_public.py --tune          # tune half: a grid of thresholds to choose from
     python bench/story_public.py --tune --only realistic --join 0.6 --clear 0.55,0.57 --margin 0.06 --show
 
---only picks one data set (uci, semeval, realistic, dev to dev5, blind to blind5); --join, --anchored, --pinned,
+--only picks one data set (uci, semeval, realistic, dev to dev5, blind to blind7); --join, --anchored, --pinned,
 --placed, --clear, --margin, --cross, --quiet and --late take comma-separated values to try (default: production's,
 bot.stories.assign);
 --show lists each realistic event's reports with the decision that placed them. STORY_BENCH_CACHE=1 keeps
@@ -56,9 +56,9 @@ from bot.stories.similarity import MODEL_VERSION, Embedder, Vector, shared_embed
 
 PUBLIC = ROOT.parent / "shared" / "eval-public"
 REALISTIC = ROOT / "tests" / "fixtures" / "realistic"
-# Feeds written by helpers who saw neither the rule nor the realistic fixtures (README in each): the first eight
-# were scored once each ("dev" to "dev5", "blind" to "blind3"; used to improve the rule since); the last two,
-# scored after every change of the round that commissioned them, are held out ("blind4", "blind5").
+# Feeds written by helpers who saw neither the rule nor the realistic fixtures (README in each): the first ten
+# were scored once each ("dev" to "dev5", "blind" to "blind5"; used to improve the rule since); the last two,
+# scored after every change of the round that commissioned them, are held out ("blind6", "blind7").
 DEV = ROOT / "tests" / "fixtures" / "stories_dev"
 DEV2 = ROOT / "tests" / "fixtures" / "stories_dev2"
 DEV3 = ROOT / "tests" / "fixtures" / "stories_dev3"
@@ -69,9 +69,11 @@ BLIND2 = ROOT / "tests" / "fixtures" / "stories_blind2"
 BLIND3 = ROOT / "tests" / "fixtures" / "stories_blind3"
 BLIND4 = ROOT / "tests" / "fixtures" / "stories_blind4"
 BLIND5 = ROOT / "tests" / "fixtures" / "stories_blind5"
+BLIND6 = ROOT / "tests" / "fixtures" / "stories_blind6"
+BLIND7 = ROOT / "tests" / "fixtures" / "stories_blind7"
 SETS = {DEV: "dev", DEV2: "dev2", DEV3: "dev3", DEV4: "dev4", DEV5: "dev5", BLIND: "blind", BLIND2: "blind2",
-        BLIND3: "blind3", BLIND4: "blind4", BLIND5: "blind5"}
-HELD_OUT = {BLIND4, BLIND5}  # never in a tuning grid
+        BLIND3: "blind3", BLIND4: "blind4", BLIND5: "blind5", BLIND6: "blind6", BLIND7: "blind7"}
+HELD_OUT = {BLIND6, BLIND7}  # never in a tuning grid
 WINDOW = timedelta(days=4)
 FOLLOWUP = timedelta(days=45)
 TEASER_CHARS = 320

@@ -53,12 +53,13 @@ DEV5 = REPO / "tests" / "fixtures" / "topics" / "nk_dev5.tsv"
 DEV6 = REPO / "tests" / "fixtures" / "topics" / "nk_dev6.tsv"
 BLIND = REPO / "tests" / "fixtures" / "topics" / "nk_blind.tsv"
 BLIND2 = REPO / "tests" / "fixtures" / "topics" / "nk_blind2.tsv"
+BLIND3 = REPO / "tests" / "fixtures" / "topics" / "nk_blind3.tsv"
 DEFAULT_DATA = REPO.parent / "shared" / "eval-public"
 NEGATIVES = "negative_headlines.tsv"
 KCNA = "kcna_headlines_2024_sample300.json"
 UCI = "uci_news_aggregator_subset.csv"  # 2014 business, science, entertainment and health headlines: none on topic
 NOW = datetime(2024, 5, 1, tzinfo=UTC)
-HALVES = ("tune", "report", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "blind", "blind2")
+HALVES = ("tune", "report", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "blind", "blind2", "blind3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     labeled = [*read_labeled(), *read_labeled(DEV, "dev"), *read_labeled(DEV2, "dev2"), *read_labeled(DEV3, "dev3"),
                *read_labeled(DEV4, "dev4"), *read_labeled(DEV5, "dev5"), *read_labeled(DEV6, "dev6"),
                *(read_labeled(BLIND, "blind") if BLIND.exists() else []),
-               *(read_labeled(BLIND2, "blind2") if BLIND2.exists() else [])]
+               *(read_labeled(BLIND2, "blind2") if BLIND2.exists() else []),
+               *(read_labeled(BLIND3, "blind3") if BLIND3.exists() else [])]
     public = read_public(data)
     if args.grid:
         grid(configured, labeled, public, embedder)
@@ -244,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.show or args.show_report:
         print("\nmistakes on the labeled items:")
         for entry, d in zip(labeled, decisions, strict=True):
-            if d.matched != entry.positive and (entry.half not in ("report", "blind", "blind2") or args.show_report):
+            if d.matched != entry.positive and (entry.half not in ("report", "blind3") or args.show_report):
                 label = "MISSED" if entry.positive else "FALSE ALARM"
                 print(f"  [{entry.half}] {label}: {entry.item.title} | {entry.item.summary[:60]}\n      {d.reason}")
         print("\npublic false alarms:")
